@@ -1,0 +1,34 @@
+# `make demo` runs the main job, `make test` the tests; both install first (idempotent).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install system-deps test demo bench clean
+
+install: system-deps $(STAMP)
+
+$(STAMP): setup.py
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,analysis]'
+	touch $(STAMP)
+
+# espeak-ng synthesizes the test and demo speech and backs phonemizer.
+system-deps:
+	@if ! command -v espeak-ng >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng; \
+	  else \
+	    echo "espeak-ng is missing: install it (Debian/Ubuntu: sudo apt-get install espeak-ng)" >&2; exit 1; \
+	  fi; \
+	fi
+
+test: install
+	$(PY) -m pytest tests -q
+
+demo: install
+	$(PY) -m examples.xlsr10_mini $(DEMO_ARGS)
+
+clean:
+	rm -rf $(VENV) runs

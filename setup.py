@@ -1,0 +1,33 @@
+"""xlsr_plugin: XLSR (cross-lingual wav2vec 2.0) as a fairseq --user-dir plugin."""
+from setuptools import find_packages, setup
+
+# torch and torchaudio must be a matched pair. fairseq 0.12.2 does not import on Python >= 3.11
+# (mutable dataclass defaults); fairseq-fixed is the same code with that fixed.
+INSTALL_REQUIRES = [
+    "torch==2.11.0",
+    "torchaudio==2.11.0",
+    "fairseq-fixed==0.12.3.1; python_version >= '3.11'",
+    "fairseq==0.12.2; python_version < '3.11'",
+    "soundfile>=0.12",
+    "soxr>=0.3",
+    "numpy",
+    "editdistance",
+    "sacrebleu",
+    "phonemizer>=3.2",
+    "flashlight-text",
+    "babel",
+    "tqdm",
+]
+
+setup(
+    name="xlsr_plugin",
+    version="0.1.0",
+    description="XLSR multilingual wav2vec 2.0 pretraining and CTC fine-tuning for fairseq",
+    packages=find_packages(include=["xlsr_plugin", "xlsr_plugin.*"]),
+    python_requires=">=3.8",
+    install_requires=INSTALL_REQUIRES,
+    extras_require={
+        "test": ["pytest>=7"],
+        "analysis": ["matplotlib", "scipy"],
+    },
+)

@@ -1,0 +1,1 @@
+"""Datasets and samplers for multilingual training (fairseq-free where possible)."""
