@@ -96,7 +96,7 @@ class MultilingualDataset(FairseqDataset):
             self.names, self.hours, self.lengths, self.probabilities, self.draws
         ):
             logger.info(
-                "epoch %d language %s: %.2f hours, %d utterances, p=%.4f, %d utterances drawn",
+                "epoch %d language %s: %.3f hours, %d utterances, p=%.4f, %d utterances drawn",
                 self.epoch, name, hours, n, p, d,
             )
 

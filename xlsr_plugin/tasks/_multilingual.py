@@ -83,7 +83,7 @@ class MultilingualTaskMixin:
         if resample:
             amounts = hours if self.cfg.sampling_unit == "hours" else [len(d) for d in datasets.values()]
         logger.info(
-            "%s: %d language(s), %.2f hours, %d utterances",
+            "%s: %d language(s), %.3f hours, %d utterances",
             split, len(datasets), sum(hours), sum(len(d) for d in datasets.values()),
         )
         return MultilingualDataset(
