@@ -1,0 +1,169 @@
+"""Audio conversion in worker processes, atomic writes, skip counting and the report table."""
+import logging
+import multiprocessing
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+logger = logging.getLogger(__name__)
+
+RATE = 16000
+SKIP_REASONS = ("missing", "unreadable", "truncated", "too_short", "too_long", "empty_text",
+                "no_phonemes")
+# A decoded length this far below the header's frame count means a cut-off file (MP3 headers
+# are estimates, hence the slack).
+_TRUNCATED = 0.95
+
+
+@dataclass
+class Item:
+    """One utterance of a release: ``src`` (whole file, or ``start``-``end`` seconds of it)."""
+    uid: str
+    src: str
+    text: Optional[str] = None
+    speaker: str = ""
+    start: Optional[float] = None
+    end: Optional[float] = None
+
+
+@dataclass
+class Job:
+    """What a worker process gets: where to read, where to write, which lengths to keep."""
+    src: str
+    dst: str
+    min_frames: int
+    max_frames: int
+    start: Optional[float] = None
+    end: Optional[float] = None
+
+
+def _length_reason(frames: int, job: Job) -> Optional[str]:
+    if frames < job.min_frames:
+        return "too_short"
+    if frames > job.max_frames:
+        return "too_long"
+    return None
+
+
+def _read(job: Job, info) -> np.ndarray:
+    if job.start is None:
+        return sf.read(job.src, dtype="float32", always_2d=True)[0]
+    first = int(round(job.start * info.samplerate))
+    last = int(round(job.end * info.samplerate))
+    return sf.read(job.src, start=first, stop=last, dtype="float32", always_2d=True)[0]
+
+
+def convert(job: Job) -> Tuple[Optional[str], int, Optional[str]]:
+    """Make ``job.src`` a 16 kHz mono file: (path, frames, None), or (None, 0, skip reason).
+
+    A finished ``job.dst`` is reused. A whole 16 kHz mono source is used in place (decoded once
+    to check it). Everything else is down-mixed, resampled with soxr and written as FLAC.
+    """
+    try:
+        if os.path.exists(job.dst):
+            frames = sf.info(job.dst).frames
+            reason = _length_reason(frames, job)
+            return (None, 0, reason) if reason else (job.dst, frames, None)
+        if not os.path.exists(job.src):
+            return None, 0, "missing"
+        info = sf.info(job.src)
+        seconds = info.duration if job.start is None else job.end - job.start
+        reason = _length_reason(int(seconds * RATE), job)
+        if reason:
+            return None, 0, reason
+        audio = _read(job, info)
+    except (RuntimeError, ValueError, EOFError, OSError) as err:  # LibsndfileError included
+        logger.debug("unreadable %s: %s", job.src, err)
+        return None, 0, "unreadable"
+    expected = info.frames if job.start is None else int((job.end - job.start) * info.samplerate)
+    if len(audio) == 0 or len(audio) < _TRUNCATED * expected:
+        return None, 0, "truncated" if len(audio) else "unreadable"
+    in_place = job.start is None and info.samplerate == RATE and info.channels == 1
+    if not in_place:
+        audio = _to_16k_mono(audio, info.samplerate)
+    reason = _length_reason(len(audio), job)
+    if reason:
+        return None, 0, reason
+    if in_place:
+        return job.src, len(audio), None
+    _write_flac(job.dst, audio)
+    return job.dst, len(audio), None
+
+
+def _to_16k_mono(audio: np.ndarray, rate: int) -> np.ndarray:
+    mono = audio.mean(axis=1) if audio.shape[1] > 1 else audio[:, 0]
+    if rate != RATE:
+        mono = soxr.resample(mono, rate, RATE)
+    return np.clip(mono, -1.0, 1.0)
+
+
+def _write_flac(dst: str, audio: np.ndarray) -> None:
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    tmp = f"{dst}.{os.getpid()}.part"
+    sf.write(tmp, audio, RATE, format="FLAC", subtype="PCM_16")
+    os.replace(tmp, dst)
+
+
+def run_jobs(jobs: Sequence[Job], workers: int) -> List[Tuple[Optional[str], int, Optional[str]]]:
+    """``convert`` every job, in ``workers`` processes; results in job order."""
+    if workers <= 1 or len(jobs) < 2:
+        return [convert(job) for job in jobs]
+    chunk = max(1, min(32, len(jobs) // (4 * workers)))
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        return list(pool.imap(convert, jobs, chunksize=chunk))
+
+
+def atomic_write_text(path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary name: the file appears whole or not at all."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_tsv(path, rows: Iterable[Tuple[str, int]]) -> None:
+    """fairseq manifest: the common root folder, then ``relative/path<TAB>frames``."""
+    rows = list(rows)
+    if rows:
+        root = os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p, _ in rows])
+    else:
+        root = str(Path(path).parent.resolve())
+    lines = [root] + [f"{os.path.relpath(os.path.abspath(p), root)}\t{n}" for p, n in rows]
+    atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+@dataclass
+class SplitStats:
+    kept: int = 0
+    frames: int = 0
+    skipped: Counter = field(default_factory=Counter)
+
+
+class Report:
+    """Utterances kept, hours and skips per reason, per (language, split)."""
+
+    def __init__(self) -> None:
+        self.stats: Dict[Tuple[str, str], SplitStats] = {}
+
+    def split(self, lang: str, split: str) -> SplitStats:
+        return self.stats.setdefault((lang, split), SplitStats())
+
+    def total_kept(self) -> int:
+        return sum(s.kept for s in self.stats.values())
+
+    def format(self) -> str:
+        reasons = [r for r in SKIP_REASONS if any(s.skipped[r] for s in self.stats.values())]
+        head = ["lang", "split", "kept", "hours"] + reasons
+        rows = [[lang, split, str(s.kept), f"{s.frames / RATE / 3600:.3f}"]
+                + [str(s.skipped[r]) for r in reasons]
+                for (lang, split), s in sorted(self.stats.items())]
+        widths = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
+        fmt = "  ".join(f"{{:<{w}}}" if i < 2 else f"{{:>{w}}}" for i, w in enumerate(widths))
+        return "\n".join(fmt.format(*r) for r in [head] + rows)

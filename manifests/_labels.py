@@ -1,0 +1,121 @@
+"""Label files: normalized words, letters, phonemes (phonemizer + espeak-ng), dictionaries."""
+import logging
+import unicodedata
+from collections import Counter
+from functools import lru_cache
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+from manifests._common import atomic_write_text
+
+logger = logging.getLogger(__name__)
+
+# espeak-ng voices for codes that are not voice names themselves.
+ESPEAK_VOICES = {"zh": "cmn", "zh-tw": "cmn", "yue": "yue", "fr": "fr-fr", "en": "en-us",
+                 "pt": "pt", "es": "es", "kmr": "ku", "tl": "fil"}
+_APOSTROPHES = {"\u2019": "'", "\u02bc": "\u02bc", "`": "'"}
+_HYPHENS = {"\u2010": "-", "\u2011": "-"}
+LABEL_KINDS = ("ltr", "phn")
+
+
+def normalize_words(text: str, lang: str = "") -> str:
+    """NFKC, lowercase (Turkish dotted/dotless i kept apart), punctuation and symbols removed
+    except apostrophes and hyphens between two letters (``l'eau``, ``Hämeen-linna``)."""
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(_APOSTROPHES.get(c, _HYPHENS.get(c, c)) for c in text)
+    if lang in ("tr", "az", "tt", "crh"):
+        text = text.replace("I", "ı").replace("İ", "i")
+    text = text.lower()
+    keep = [_is_word_char(c) for c in text]
+    out = []
+    for i, c in enumerate(text):
+        if keep[i]:
+            out.append(c)
+        elif c in "'-" and 0 < i < len(text) - 1 and keep[i - 1] and keep[i + 1]:
+            out.append(c)
+        else:
+            out.append(" ")
+    return " ".join("".join(out).split())
+
+
+def _is_word_char(c: str) -> bool:
+    return unicodedata.category(c)[0] in "LMN"
+
+
+def letters(words: str) -> str:
+    """fairseq's libri_labels letters: ``a b | c d |``."""
+    return " ".join(words.replace(" ", "|")) + " |"
+
+
+def espeak_voice(lang: str) -> Optional[str]:
+    """The espeak-ng voice phonemizer uses for ``lang``, or None when espeak-ng has none."""
+    supported = _espeak_languages()
+    for voice in (ESPEAK_VOICES.get(lang), lang, lang.split("-")[0]):
+        if voice and voice in supported:
+            return voice
+    return None
+
+
+@lru_cache(maxsize=None)
+def _espeak_languages() -> frozenset:
+    from phonemizer.backend import EspeakBackend
+    return frozenset(EspeakBackend.supported_languages())
+
+
+def phonemize(sentences: Sequence[str], voice: str) -> List[str]:
+    """IPA phones separated by spaces, `` | `` between words; '' where espeak-ng gave nothing."""
+    from phonemizer import phonemize as _phonemize
+    from phonemizer.separator import Separator
+    quiet = logging.getLogger("phonemizer.quiet")
+    quiet.setLevel(logging.ERROR)
+    # phonemizer drops empty lines, which would misalign the output: send only the others.
+    todo = [i for i, s in enumerate(sentences) if s.strip()]
+    raw = _phonemize([sentences[i] for i in todo], language=voice, backend="espeak",
+                     separator=Separator(phone=" ", word="|", syllable=""), strip=True,
+                     preserve_punctuation=False, language_switch="remove-flags",
+                     words_mismatch="ignore", njobs=1, logger=quiet)
+    if len(raw) != len(todo):
+        raise RuntimeError(f"phonemizer returned {len(raw)} lines for {len(todo)} sentences")
+    out = [""] * len(sentences)
+    for i, line in zip(todo, raw):
+        words = [" ".join(w.split()) for w in line.split("|")]
+        out[i] = " | ".join(w for w in words if w)
+    return out
+
+
+def count_symbols(files: Sequence[Path]) -> Counter:
+    counts = Counter()
+    for path in files:
+        if path.exists():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                counts.update(line.split())
+    return counts
+
+
+def write_dict(path: Path, counts: Counter) -> None:
+    """A fairseq Dictionary file: ``symbol count``, most frequent first, ties by symbol."""
+    items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    atomic_write_text(path, "".join(f"{s} {n}\n" for s, n in items))
+
+
+def write_language_dicts(lang_dir: Path, splits: Sequence[str] = ("train", "valid", "test")):
+    """``<lang>/dict.{ltr,phn}.txt`` from the labels of its main splits."""
+    for kind in LABEL_KINDS:
+        files = [lang_dir / f"{s}.{kind}" for s in splits if (lang_dir / f"{s}.{kind}").exists()]
+        if files:
+            write_dict(lang_dir / f"dict.{kind}.txt", count_symbols(files))
+
+
+def write_union_dicts(dest: Path) -> Dict[str, int]:
+    """``DATA/dict.{ltr,phn}.txt``: the sum of every language folder's dictionary in DATA."""
+    sizes = {}
+    for kind in LABEL_KINDS:
+        counts = Counter()
+        for lang_dict in sorted(Path(dest).glob(f"*/dict.{kind}.txt")):
+            for line in lang_dict.read_text(encoding="utf-8").splitlines():
+                symbol, n = line.rsplit(" ", 1)
+                counts[symbol] += int(n)
+        if counts:
+            write_dict(Path(dest) / f"dict.{kind}.txt", counts)
+            sizes[kind] = len(counts)
+    return sizes
