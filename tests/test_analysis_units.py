@@ -1,4 +1,5 @@
 """Codeword usage analysis on a tiny random wav2vec2 model and synthetic audio."""
+import argparse
 import json
 import os
 
@@ -27,17 +28,18 @@ def _tiny_model(extractor_mode):
     return Wav2Vec2Model(cfg).eval(), cfg
 
 
-def _save_cfg_checkpoint(path, extractor_mode="layer_norm", normalize=True):
+def _save_cfg_checkpoint(path, extractor_mode="layer_norm", normalize=True,
+                         model_name="wav2vec2", task_name="audio_pretraining"):
     """A checkpoint laid out as fairseq's trainer writes it (cfg style)."""
     from omegaconf import OmegaConf
 
     model, cfg = _tiny_model(extractor_mode)
     model_cfg = OmegaConf.to_container(OmegaConf.structured(cfg), enum_to_str=True)
-    model_cfg["_name"] = "wav2vec2"
+    model_cfg["_name"] = model_name
     state = {
         "args": None,
         "cfg": {"model": model_cfg,
-                "task": {"_name": "audio_pretraining", "data": "/nonexistent",
+                "task": {"_name": task_name, "data": "/nonexistent",
                          "normalize": normalize}},
         "model": model.state_dict(),
         "optimizer_history": [{"criterion_name": "Wav2vecCriterion", "optimizer_name": "Adam",
@@ -191,3 +193,39 @@ def test_cli_summary(tmp_path, setup, capsys):
                 "--out", str(tmp_path / "o"), "--no-plots", "--device", "cpu"])
     assert "of 64 codewords used" in capsys.readouterr().out
     assert os.path.exists(tmp_path / "o" / "units.json")
+
+
+def test_old_argparse_checkpoint_loads(tmp_path, setup):
+    """Checkpoints like the official XLSR-53 one keep an argparse Namespace, not a cfg."""
+    model, _ = _tiny_model("layer_norm")
+    args = argparse.Namespace(arch="wav2vec2", task="audio_pretraining", criterion="wav2vec",
+                              data="/nonexistent", normalize=True, extractor_mode="layer_norm",
+                              **TINY)
+    ckpt = str(tmp_path / "args.pt")
+    torch.save({"args": args, "model": model.state_dict(),
+                "optimizer_history": [{"criterion_name": "Wav2vecCriterion",
+                                       "optimizer_name": "Adam", "lr_scheduler_state": {},
+                                       "num_updates": 0}],
+                "extra_state": {}}, ckpt)
+    loaded = unit_counting.load_quantizer_model(ckpt, setup["data"])
+    assert loaded.normalize and loaded.pad_safe
+    got, _ = unit_counting.count_codewords(loaded, setup["data"], ["aa"], "valid",
+                                           progress=False)
+    assert np.array_equal(got[0], _direct_counts(model, setup["data"], "aa"))
+
+
+def test_xlsr_checkpoint(tmp_path, setup):
+    """The plugin's own model and task, as `fairseq-hydra-train --user-dir xlsr_plugin` saves."""
+    from fairseq.models import MODEL_REGISTRY
+
+    import xlsr_plugin  # noqa: F401
+
+    if "xlsr" not in MODEL_REGISTRY:
+        pytest.skip("model xlsr not registered")
+    ckpt = str(tmp_path / "xlsr.pt")
+    model = _save_cfg_checkpoint(ckpt, model_name="xlsr", task_name="xlsr_pretraining")
+    loaded = unit_counting.load_quantizer_model(ckpt, setup["data"])
+    assert type(loaded.model).__name__ != "Wav2Vec2Model"
+    got, _ = unit_counting.count_codewords(loaded, setup["data"], ["zz"], "valid",
+                                           progress=False)
+    assert np.array_equal(got[0], _direct_counts(model, setup["data"], "zz"))

@@ -4,8 +4,10 @@ In pretraining the quantizer sees the feature encoder's output after ``layer_nor
 ``post_extract_proj`` (``dropout_features`` is the identity in eval mode), which is what
 ``Wav2Vec2Model.quantize`` computes; the quantizer in eval mode picks each group's argmax.
 """
+import argparse
 import logging
 import os
+import pickle
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -45,7 +47,15 @@ def load_quantizer_model(checkpoint: str, data: Optional[str] = None,
     import xlsr_plugin  # noqa: F401  registers the ``xlsr`` model and task
 
     overrides = {"data": os.path.abspath(data)} if data else None
-    state = checkpoint_utils.load_checkpoint_to_cpu(checkpoint, overrides)
+    # torch >= 2.6 unpickles weights only; old-style fairseq checkpoints (the official XLSR-53
+    # one) keep their config as an argparse.Namespace, which is plain data
+    try:
+        with torch.serialization.safe_globals([argparse.Namespace]):
+            state = checkpoint_utils.load_checkpoint_to_cpu(checkpoint, overrides)
+    except pickle.UnpicklingError as e:
+        raise ValueError(
+            f"{checkpoint} holds objects that torch.load(weights_only=True) refuses; if you trust "
+            f"the file, set TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 and run again ({e})") from e
     if "quantizer.vars" not in state.get("model", {}):
         raise ValueError(
             f"{checkpoint} has no quantizer (no 'quantizer.vars' in its weights): codeword "
@@ -160,14 +170,15 @@ def count_codewords(loaded: LoadedQuantizer, data: str, langs: Sequence[str], sp
     total = sum(n for _, rows in selections.values() for _, n in rows)
     counts = np.zeros((len(langs), loaded.num_codewords), dtype=np.int64)
     read = {}
-    with tqdm(total=total / SAMPLE_RATE, unit="s", disable=not progress,
-              desc="audio") as bar:
+    with tqdm(total=total, unit="s", unit_scale=1.0 / SAMPLE_RATE, disable=not progress,
+              desc="audio", bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s of audio "
+              "[{elapsed}<{remaining}{postfix}]") as bar:
         for li, lang in enumerate(langs):
             root, rows = selections[lang]
             bar.set_postfix_str(lang)
             for samples, ids in iter_language_codes(loaded, root, rows, max_samples, device):
                 counts[li] += np.bincount(ids.numpy(), minlength=counts.shape[1])
-                bar.update(samples / SAMPLE_RATE)
+                bar.update(samples)
             read[lang] = {"utterances": len(rows),
                           "hours": sum(n for _, n in rows) / SAMPLE_RATE / 3600}
     return counts, read

@@ -25,8 +25,8 @@ logger = logging.getLogger(__name__)
 
 SIMILARITY_MEASURE = (
     "js_similarity = 1 - Jensen-Shannon divergence (bits, in [0, 1]) between the languages' "
-    "codeword usage distributions; clustering: average linkage on sqrt(JSD). jaccard = shared "
-    "share of the sets of codewords used.")
+    "codeword usage distributions; clustering: average linkage on sqrt(JSD). jaccard = "
+    "|A & B| / |A | B| of the sets of codewords the two languages used.")
 CODEWORD_INDEX = "sum over groups g of index_g * V**(G-1-g) (fairseq's to_codebook_index)"
 
 
@@ -143,7 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> None:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    import fairseq  # noqa: F401  its import sets the root logger to DEBUG; undo that below
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s",
+                        force=True)
     try:
         report = analyze_units(
             args.path, args.data, args.langs, args.split, args.out,
