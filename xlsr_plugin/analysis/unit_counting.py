@@ -165,7 +165,10 @@ def count_codewords(loaded: LoadedQuantizer, data: str, langs: Sequence[str], sp
 
     selections = {}
     for lang in langs:
-        root, rows = read_manifest(os.path.join(data, lang, f"{split}.tsv"))
+        manifest = os.path.join(data, lang, f"{split}.tsv")
+        root, rows = read_manifest(manifest)
+        if not rows:
+            raise ValueError(f"{manifest} lists no audio")
         selections[lang] = (root, select_utterances(rows, max_hours, seed))
     total = sum(n for _, rows in selections.values() for _, n in rows)
     counts = np.zeros((len(langs), loaded.num_codewords), dtype=np.int64)
