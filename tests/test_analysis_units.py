@@ -2,6 +2,7 @@
 import argparse
 import json
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -229,3 +230,11 @@ def test_xlsr_checkpoint(tmp_path, setup):
     got, _ = unit_counting.count_codewords(loaded, setup["data"], ["zz"], "valid",
                                            progress=False)
     assert np.array_equal(got[0], _direct_counts(model, setup["data"], "zz"))
+
+
+def test_missing_plotting_extra_is_a_clear_error(monkeypatch):
+    from xlsr_plugin.analysis import unit_plots
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import now raises ImportError
+    with pytest.raises(ImportError, match=r"pip install 'xlsr_plugin\[analysis\]'"):
+        unit_plots.require_plotting()
