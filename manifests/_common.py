@@ -15,7 +15,7 @@ logger = logging.getLogger(__name__)
 
 RATE = 16000
 SKIP_REASONS = ("missing", "unreadable", "truncated", "too_short", "too_long", "empty_text",
-                "no_phonemes")
+                "no_speech", "no_phonemes")
 # A decoded length this far below the header's frame count means a cut-off file (MP3 headers
 # are estimates, hence the slack).
 _TRUNCATED = 0.95

@@ -80,7 +80,8 @@ def add_phonemes(lang: str, rows: Dict[str, List[Row]], report: Report) -> bool:
     phones = dict(zip(sentences, phonemize(sentences, voice)))
     for split in rows:
         keep = [r._replace(phones=phones[r.words]) for r in rows[split] if phones[r.words]]
-        report.split(lang, split).skipped["no_phonemes"] += len(rows[split]) - len(keep)
+        if len(keep) < len(rows[split]):
+            report.split(lang, split).skipped["no_phonemes"] += len(rows[split]) - len(keep)
         rows[split] = keep
     return True
 
@@ -139,24 +140,27 @@ def finish(dest: Path) -> None:
 
 
 def add_common_args(parser: argparse.ArgumentParser, phonemes: bool = False,
-                    fewshot: Sequence[float] = (1.0, 10.0)) -> None:
+                    fewshot: Sequence[float] = (1.0, 10.0), labeled: bool = True) -> None:
     parser.add_argument("--dest", required=True, type=Path, help="DATA folder to write")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="conversion processes (default: number of cores)")
     parser.add_argument("--min-seconds", type=float, default=0.5, help="skip shorter clips")
     parser.add_argument("--max-seconds", type=float, default=30.0, help="skip longer clips")
-    parser.add_argument("--phonemes", action=argparse.BooleanOptionalAction, default=phonemes,
-                        help="write .phn (phonemizer, espeak-ng voice of the language)")
-    parser.add_argument("--fewshot-hours", default=",".join(f"{h:g}" for h in fewshot),
-                        help="comma-separated sizes of the nested few-shot train subsets")
     parser.add_argument("--seed", type=int, default=1, help="seed of few-shot and valid draws")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    if labeled:
+        parser.add_argument("--phonemes", action=argparse.BooleanOptionalAction,
+                            default=phonemes,
+                            help="write .phn (phonemizer, espeak-ng voice of the language)")
+        parser.add_argument("--fewshot-hours", default=",".join(f"{h:g}" for h in fewshot),
+                            help="comma-separated sizes of the nested few-shot train subsets")
 
 
 def options_from_args(args: argparse.Namespace) -> Options:
-    hours = [float(h) for h in str(args.fewshot_hours).split(",") if h.strip()]
+    hours = str(getattr(args, "fewshot_hours", ""))
     return Options(dest=args.dest, workers=max(1, args.workers), min_seconds=args.min_seconds,
-                   max_seconds=args.max_seconds, phonemes=args.phonemes, fewshot_hours=hours,
+                   max_seconds=args.max_seconds, phonemes=getattr(args, "phonemes", False),
+                   fewshot_hours=[float(h) for h in hours.split(",") if h.strip()],
                    seed=args.seed)
 
 

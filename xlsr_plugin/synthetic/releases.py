@@ -21,12 +21,6 @@ CV_HEADER_NEW = ("client_id", "path", "sentence_id", "sentence", "sentence_domai
                  "down_votes", "age", "gender", "accents", "variant", "locale", "segment")
 CV_HEADER_OLD = ("client_id", "path", "sentence", "up_votes", "down_votes", "age", "gender",
                  "accent")
-# The BABEL language-pack numbers of the languages that have one (lhotse's BABELCODE2LANG).
-BABEL_CODES = {"yue": "101", "as": "102", "bn": "103", "ps": "104", "tr": "105", "tl": "106",
-               "vi": "107", "ht": "201", "sw": "202", "lo": "203", "ta": "204", "kmr": "205",
-               "zu": "206", "tpi": "207", "ceb": "301", "kk": "302", "te": "303", "lt": "304",
-               "gn": "305", "ig": "306", "am": "307", "mn": "401", "jv": "402", "luo": "403",
-               "ka": "404"}
 
 
 def _write(path: Path, audio: np.ndarray, rate: int, **kwargs) -> None:
@@ -183,12 +177,12 @@ def _mls_limited(folder: Path, handles: List[str]) -> None:
         (sub / "handles.txt").write_text("".join(h + "\n" for h in fold))
 
 
-def make_babel_pack(root, lang: str = "ka", recordings: Dict[str, int] = None,
+def make_babel_pack(root, lang: str = "ka", pack: str = "404", recordings: Dict[str, int] = None,
                     segments_per_recording: int = 4, seed: int = 0,
                     broken: bool = False) -> Dict[str, int]:
     """Write an IARPA BABEL language pack: ``root/conversational/{training,dev}/audio/*.sph``
     (8 kHz u-law NIST Sphere, one side of a call per file, named like
-    ``BABEL_OP3_404_12345_20141010_123456_inLine.sph``) and ``transcription/*.txt`` with
+    ``BABEL_OP3_<pack>_12345_20141010_123456_inLine.sph``; pack 404 is Georgian, ka) and ``transcription/*.txt`` with
     ``[seconds]`` lines around each segment's text.
 
     ``recordings`` maps ``training``/``dev`` to a number of recordings (default 2 and 1). Each
@@ -198,13 +192,12 @@ def make_babel_pack(root, lang: str = "ka", recordings: Dict[str, int] = None,
     number of spoken segments per split.
     """
     recordings = recordings or {"training": 2, "dev": 1}
-    code = BABEL_CODES[lang]
     summary = {}
     for k, split in enumerate(sorted(recordings)):
         folder = Path(root) / "conversational" / split
         summary[split] = 0
         for r in range(recordings[split]):
-            stem = f"BABEL_OP3_{code}_{10000 + 100 * k + r}_2014101{k}_12{r:02d}00_inLine"
+            stem = f"BABEL_OP3_{pack}_{10000 + 100 * k + r}_2014101{k}_12{r:02d}00_inLine"
             summary[split] += _make_babel_recording(folder, stem, lang, segments_per_recording,
                                                     seed * 100 + 10 * k + r)
         if broken and split == "training":

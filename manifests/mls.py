@@ -1,0 +1,108 @@
+"""Multilingual LibriSpeech (MLS, Pratap et al. 2020) -> DATA/<lang>/ (DESIGN.md layout).
+
+Each language is released as ``mls_<language>_opus`` (16 kHz Opus) or ``mls_<language>`` (16 kHz
+FLAC), holding ``train``, ``dev`` and ``test``: ``transcripts.txt`` (``<speaker>_<book>_<seg>``
+TAB lowercase text), ``audio/<speaker>/<book>/<id>.opus|flac`` and, in train,
+``limited_supervision/1hr/{0..5}/handles.txt`` and ``9hr/handles.txt``. dev and test become
+valid and test. The official few-shot sets are kept: ``train_10min`` (1hr/0), ``train_1h``
+(the six 1hr folds) and ``train_10h`` (9hr and the six folds), as the MLS recipes build them.
+16 kHz audio is used in place. Where both releases of a language are present, FLAC is used.
+
+    python manifests/mls.py --root MLS_DIR --langs polish,portuguese --dest DATA
+"""
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Set
+
+if __package__ in (None, ""):  # run as a file: make the repository root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from manifests._common import Item, Report  # noqa: E402
+from manifests._pipeline import (Options, add_common_args, finish, options_from_args,  # noqa: E402
+                                 prepare_language, run_cli)
+from manifests.commonvoice import select  # noqa: E402
+
+logger = logging.getLogger(__name__)
+
+LANGUAGES = {"english": "en", "german": "de", "dutch": "nl", "french": "fr", "spanish": "es",
+             "italian": "it", "portuguese": "pt", "polish": "pl"}
+SPLITS = {"train": "train", "valid": "dev", "test": "test"}
+
+
+def find_languages(root: Path) -> Dict[str, Path]:
+    """Language code -> release folder (``mls_polish`` preferred to ``mls_polish_opus``)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"no MLS folder at {root}")
+    folders = [root] if root.name.startswith("mls_") else sorted(root.glob("mls_*"))
+    found = {}
+    for folder in sorted(folders, key=lambda p: p.name.endswith("_opus"), reverse=True):
+        name = folder.name[len("mls_"):].replace("_opus", "")
+        if folder.is_dir() and name in LANGUAGES:
+            found[LANGUAGES[name]] = folder  # the flac folder comes last and wins
+    return found
+
+
+def read_split(folder: Path) -> List[Item]:
+    """Items of one split folder from its ``transcripts.txt``."""
+    path = folder / "transcripts.txt"
+    if not path.exists():
+        logger.warning("%s is missing", path)
+        return []
+    ext = "opus" if folder.parent.name.endswith("_opus") else "flac"
+    items = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        uid, _, text = line.partition("\t")
+        parts = uid.split("_")
+        if len(parts) != 3:
+            continue
+        src = folder / "audio" / parts[0] / parts[1] / f"{uid}.{ext}"
+        items.append(Item(uid=uid, src=str(src), text=text, speaker=parts[0]))
+    return items
+
+
+def limited_supervision(train: Path) -> Dict[str, Set[str]]:
+    """The official few-shot handles: train_10min, train_1h, train_10h (absent ones omitted)."""
+    base = train / "limited_supervision"
+
+    def handles(*parts) -> Set[str]:
+        out = set()
+        for path in sorted(base.glob("/".join(parts))):
+            out.update(h.strip() for h in path.read_text().split() if h.strip())
+        return out
+
+    one_hour = handles("1hr", "*", "handles.txt")
+    subsets = {"train_10min": handles("1hr", "0", "handles.txt"), "train_1h": one_hour,
+               "train_10h": one_hour | handles("9hr", "handles.txt")}
+    return {name: uids for name, uids in subsets.items() if uids}
+
+
+def prepare_mls(root, langs: Optional[Sequence[str]], opts: Options) -> Report:
+    """Write ``opts.dest/<lang>/`` for each requested MLS language (names or codes)."""
+    available = find_languages(root)
+    names = {name: code for name, code in LANGUAGES.items()}
+    requested = [names.get(lang, lang) for lang in (langs or [])]
+    report = Report()
+    for lang, folder in select(available, requested, "MLS").items():
+        splits = {split: read_split(folder / name) for split, name in SPLITS.items()}
+        prepare_language(lang, splits, opts, report, limited_supervision(folder / "train"))
+    finish(opts.dest)
+    return report
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--root", required=True, type=Path,
+                        help="folder holding mls_<language>[_opus] folders (or one of them)")
+    parser.add_argument("--langs", default="", help="comma-separated MLS language names or "
+                        "codes (polish,pt); default: all")
+    add_common_args(parser, phonemes=False, fewshot=())
+    args = parser.parse_args(argv)
+    langs = [s.strip() for s in args.langs.split(",") if s.strip()]
+    return run_cli(parser, lambda a: prepare_mls(a.root, langs, options_from_args(a)), args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

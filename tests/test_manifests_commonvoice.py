@@ -1,0 +1,121 @@
+"""manifests/commonvoice.py on a tiny Common Voice release of MP3 clips at 48 kHz."""
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from _manifest_checks import REPO, check_dicts, check_fewshot, check_split, read_tsv
+from manifests._labels import normalize_words
+from manifests.commonvoice import main, prepare_commonvoice
+from manifests._pipeline import Options
+from xlsr_plugin.synthetic import make_commonvoice_release
+
+HOURS = {"train_5s": 5 / 3600, "train_10s": 10 / 3600}
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cv") / "cv-corpus"
+    summary = make_commonvoice_release(root, {"fi": 10}, seed=0, broken=True)
+    summary.update(make_commonvoice_release(root, {"sv-SE": 6}, seed=1, sample_rate=32000,
+                                            old_header=True))
+    return root, summary
+
+
+@pytest.fixture(scope="module")
+def prepared(release, tmp_path_factory):
+    dest = tmp_path_factory.mktemp("data")
+    opts = Options(dest=dest, workers=2, fewshot_hours=list(HOURS.values()))
+    report = prepare_commonvoice(release[0], None, opts)
+    return dest, report
+
+
+def sentences(locale_dir):
+    with open(locale_dir / "validated.tsv", encoding="utf-8", newline="") as f:
+        rows = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+        return {Path(r["path"]).stem: r["sentence"] for r in rows}
+
+
+def test_counts_and_skip_report(release, prepared):
+    _, summary = release
+    _, report = prepared
+    fi = report.stats
+    assert fi[("fi", "train")].kept == summary["fi"]["train"] + 1  # + the stereo clip
+    assert dict(fi[("fi", "train")].skipped) == {
+        "missing": 1, "unreadable": 1, "too_short": 1, "empty_text": 1}
+    assert fi[("fi", "valid")].kept == summary["fi"]["dev"]
+    assert fi[("fi", "test")].kept == summary["fi"]["test"]
+    assert fi[("sv", "train")].kept == summary["sv-SE"]["train"]
+    table = report.format()
+    assert "missing" in table and "sv" in table.split("\n")[-1]
+
+
+@pytest.mark.parametrize("lang,locale", [("fi", "fi"), ("sv", "sv-SE")])
+def test_manifests_line_by_line(release, prepared, lang, locale):
+    root, _ = release
+    dest, _ = prepared
+    expected = sentences(root / locale)
+    for split in ("train", "valid", "test"):
+        rows, labels = check_split(dest / lang, split)
+        uids = [Path(p).stem for p, _ in rows]
+        assert uids == sorted(uids)
+        assert labels["wrd"] == [normalize_words(expected[u], lang) for u in uids]
+        assert all(Path(p).parent == dest.resolve() / lang / "audio" for p, _ in rows)
+    check_dicts(dest, ["fi", "sv"])
+
+
+def test_fewshot_nested(prepared):
+    dest, _ = prepared
+    _, train = read_tsv(dest / "fi" / "train.tsv")
+    check_fewshot(dest / "fi", HOURS, train)
+
+
+def test_use_validated(release, tmp_path):
+    root, summary = release
+    opts = Options(dest=tmp_path, workers=1, phonemes=False, fewshot_hours=[])
+    report = prepare_commonvoice(root, ["fi"], opts, use_validated=True)
+    fi = summary["fi"]
+    assert report.stats[("fi", "train")].kept == fi["train"] + fi["validated_only"] + 1
+    assert not (tmp_path / "sv").exists() and not (tmp_path / "fi" / "train.phn").exists()
+
+
+def test_resume_after_interruption(release, prepared, tmp_path):
+    root, _ = release
+    dest, _ = prepared
+    first = {p.name: p.read_bytes() for p in (dest / "fi").iterdir() if p.is_file()}
+    # An interrupted run: some clips converted, a half-written file, no manifests yet.
+    data = tmp_path / "data"
+    (data / "fi" / "audio").mkdir(parents=True)
+    clips = sorted((dest / "fi" / "audio").iterdir())
+    for clip in clips[:4]:
+        (data / "fi" / "audio" / clip.name).write_bytes(clip.read_bytes())
+    os.utime(data / "fi" / "audio" / clips[0].name, (1, 1))
+    (data / "fi" / "audio" / f"{clips[5].name}.123.part").write_bytes(b"partial")
+    opts = Options(dest=data, workers=2, fewshot_hours=list(HOURS.values()))
+    prepare_commonvoice(root, ["fi"], opts)
+    assert os.stat(data / "fi" / "audio" / clips[0].name).st_mtime == 1  # not redone
+    for name, content in first.items():
+        lines = (data / "fi" / name).read_bytes().split(b"\n")
+        skip = 1 if name.endswith(".tsv") else 0  # a manifest names its own root first
+        assert lines[skip:] == content.split(b"\n")[skip:], name
+
+
+def test_unknown_language_lists_the_release(release, tmp_path, capsys):
+    with pytest.raises(SystemExit) as err:
+        main(["--root", str(release[0]), "--langs", "de", "--dest", str(tmp_path)])
+    assert err.value.code == 2
+    assert "has no de; it has: fi, sv (sv-SE)" in capsys.readouterr().err
+
+
+def test_script_runs_from_repo_root_and_fails_on_nothing_usable(tmp_path):
+    empty = tmp_path / "cv" / "fi"
+    empty.mkdir(parents=True)
+    (empty / "validated.tsv").write_text("client_id\tpath\tsentence\n")
+    proc = subprocess.run([sys.executable, "manifests/commonvoice.py", "--root",
+                           str(tmp_path / "cv"), "--dest", str(tmp_path / "data"),
+                           "--workers", "1"], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stderr
+    assert "nothing usable" in proc.stderr
