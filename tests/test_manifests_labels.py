@@ -1,0 +1,48 @@
+"""Label normalization, letters, phonemes and few-shot draws, with hand-worked answers."""
+import pytest
+
+import _manifest_checks  # noqa: F401  (makes manifests/ importable)
+from manifests._fewshot import balanced_order, fewshot_name, nested_subsets
+from manifests._labels import espeak_voice, letters, normalize_words, phonemize
+
+
+@pytest.mark.parametrize("text,lang,words", [
+    ("L’eau, c'est « bon » — Saint-Étienne !", "fr", "l'eau c'est bon saint-étienne"),
+    ("IŞIK ve İstanbul.", "tr", "ışık ve istanbul"),
+    ("'quoted' -dash- rock'n'roll", "en", "quoted dash rock'n'roll"),
+    ("ﬁnal １２３", "en", "final 123"),  # NFKC
+    ("南阿尔泰语，满语。", "zh", "南阿尔泰语 满语"),
+    ("Привет, мир!", "ru", "привет мир"),
+])
+def test_normalize_words(text, lang, words):
+    assert normalize_words(text, lang) == words
+
+
+def test_letters():
+    assert letters("ab c") == "a b | c |"
+
+
+def test_phonemize_keeps_lines_aligned():
+    voice = espeak_voice("es")
+    assert voice == "es" and espeak_voice("zh") == "cmn" and espeak_voice("xx") is None
+    out = phonemize(["hola amigo", "", "sí"], voice)
+    assert out[1] == "" and out[0].count("|") == 1 and out[2]
+    assert out[0].split(" | ")[0].split() == ["o", "l", "a"]
+
+
+def test_fewshot_names():
+    assert [fewshot_name(h) for h in (1, 10, 0.5, 10 / 3600)] == [
+        "train_1h", "train_10h", "train_30min", "train_10s"]
+
+
+def test_balanced_order_and_nesting():
+    speakers = ["a", "a", "a", "b", "b", "c"]
+    order = balanced_order(speakers, seed=0)
+    assert sorted(order) == list(range(6))
+    first_three = {speakers[i] for i in order[:3]}
+    assert first_three == {"a", "b", "c"}
+    assert balanced_order(speakers, seed=0) == order
+    frames = [16000] * 6  # 1 s each
+    sets = nested_subsets(speakers, frames, [2 / 3600, 4 / 3600, 1.0], seed=0)
+    assert [len(sets[h][0]) for h in sorted(sets)] == [2, 4, 6]
+    assert set(sets[2 / 3600][0]) <= set(sets[4 / 3600][0])
