@@ -69,7 +69,9 @@ def language_statistics(
             frame_langs = batch_langs.to(codes.device).view(-1, 1, 1).expand_as(codes)
             flat = (frame_langs * groups + torch.arange(groups, device=codes.device)) * num_vars + codes
             code_counts = torch.bincount(flat.reshape(-1), minlength=n * groups * num_vars)
-            code_counts = code_counts.view(n, groups, num_vars).cpu().numpy()
+            # Tensors, not numpy arrays: the meters go into checkpoints, which fairseq reads back
+            # with torch.load(weights_only=True).
+            code_counts = code_counts.view(n, groups, num_vars).cpu().double()
     out = {}
     for lang_id in np.flatnonzero(sums[1]):
         lang = lang_names[lang_id]
@@ -77,7 +79,7 @@ def language_statistics(
         out[_key(lang, "frames")] = float(sums[1, lang_id])
         out[_key(lang, "correct")] = float(sums[2, lang_id])
         if code_counts is not None:
-            out[_key(lang, "codes")] = code_counts[lang_id].astype(np.float64)
+            out[_key(lang, "codes")] = code_counts[lang_id]
     return out
 
 
@@ -115,4 +117,4 @@ def _derived_ratio(numerator, denominator):
 
 
 def _derived_perplexity(key):
-    return lambda m: safe_round(code_perplexity(np.asarray(m[key].sum)), 3)
+    return lambda m: safe_round(code_perplexity(np.asarray(m[key].sum, dtype=np.float64)), 3)

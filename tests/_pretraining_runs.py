@@ -1,0 +1,39 @@
+"""Running fairseq-hydra-train with xlsr_tiny from the tests."""
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+USER_DIR = os.path.join(ROOT, "xlsr_plugin")
+RECORDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_record_batches.py")
+
+
+@dataclass
+class Run:
+    save_dir: str
+    log: str
+    batches: str
+
+
+def train_tiny(data, run_dir, max_update, *overrides, record=False) -> Run:
+    """fairseq-hydra-train (its real entry point) on xlsr_tiny; with `record`, every training
+    batch's utterances are appended to run_dir/batches.txt."""
+    run_dir = str(run_dir)
+    os.makedirs(run_dir, exist_ok=True)
+    save_dir = os.path.join(run_dir, "checkpoints")
+    batches = os.path.join(run_dir, "batches.txt")
+    command = [
+        sys.executable, RECORDER,
+        "--config-dir", os.path.join(ROOT, "config", "pretraining"), "--config-name", "xlsr_tiny",
+        f"common.user_dir={USER_DIR}", f"task.data={data}", f"checkpoint.save_dir={save_dir}",
+        f"hydra.run.dir={run_dir}/hydra", f"optimization.max_update={max_update}",
+        "common.log_interval=1", "task.min_sample_size=4000", "dataset.max_tokens=80000",
+        *overrides,
+    ]
+    env = dict(os.environ, XLSR_RECORD_BATCHES=batches if record else "")
+    proc = subprocess.run(command, capture_output=True, text=True, env=env, cwd=run_dir)
+    log = proc.stdout + proc.stderr
+    if proc.returncode != 0:
+        raise AssertionError(f"fairseq-hydra-train failed ({proc.returncode}):\n{log[-4000:]}")
+    return Run(save_dir=save_dir, log=log, batches=batches)
