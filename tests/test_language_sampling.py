@@ -1,0 +1,129 @@
+"""Language-balanced sampling: the formula, epoch plans, reshuffling, sharding over ranks."""
+import os
+from collections import Counter
+
+import numpy as np
+import pytest
+from fairseq.data import FileAudioDataset
+from fairseq.tasks import setup_task
+from omegaconf import OmegaConf
+
+from xlsr_plugin.data.language_sampling import draw_epoch, epoch_draws, sampling_probabilities
+from xlsr_plugin.data.multilingual_dataset import MultilingualDataset
+from xlsr_plugin.tasks.xlsr_pretraining import XlsrPretrainingConfig
+
+# Skewed corpus: (utterances, seconds each) -> 1000 s, 200 s and 30 s of audio.
+SKEWED = {"aa": (1000, 1.0), "bb": (100, 2.0), "cc": (10, 3.0)}
+
+
+def test_probabilities_by_hand():
+    # n = 100, 10, 1 hours; (n/N)^0.5 is proportional to 10, sqrt(10), 1.
+    total = 10 + 10**0.5 + 1
+    expected = [10 / total, 10**0.5 / total, 1 / total]
+    np.testing.assert_allclose(sampling_probabilities([100, 10, 1], 0.5), expected)
+    np.testing.assert_allclose(sampling_probabilities([100, 10, 1], 0.5), [0.70610, 0.22329, 0.07061], atol=1e-5)
+    np.testing.assert_allclose(sampling_probabilities([100, 10, 1], 1.0), [100 / 111, 10 / 111, 1 / 111])
+    np.testing.assert_allclose(sampling_probabilities([100, 10, 1], 0.0), [1 / 3] * 3)
+
+
+@pytest.mark.parametrize("amounts,alpha", [([0, 1], 0.5), ([1, 2], -1), ([], 0.5)])
+def test_bad_sampling_inputs_are_errors(amounts, alpha):
+    with pytest.raises(ValueError):
+        sampling_probabilities(amounts, alpha)
+
+
+def _write_manifest(path, count, frames):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(os.path.dirname(path) + "\n")
+        f.writelines(f"u{i}.wav\t{frames}\n" for i in range(count))
+
+
+@pytest.fixture
+def skewed_datasets(tmp_path):
+    datasets = {}
+    for lang, (count, seconds) in SKEWED.items():
+        path = str(tmp_path / lang / "train.tsv")
+        _write_manifest(path, count, int(seconds * 16000))
+        datasets[lang] = FileAudioDataset(path, sample_rate=16000)
+    return datasets
+
+
+def _hours(datasets):
+    return [d.sizes.sum() / 16000 / 3600 for d in datasets.values()]
+
+
+def _plan_hour_shares(dataset):
+    seconds = np.bincount(dataset.plan_positions, weights=dataset.sizes / 16000)
+    return seconds / seconds.sum()
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.5, 1.0])
+def test_epoch_gives_each_language_its_share_of_audio(skewed_datasets, alpha):
+    hours = _hours(skewed_datasets)
+    dataset = MultilingualDataset(skewed_datasets, [0, 1, 2], hours, amounts=hours, alpha=alpha, seed=3)
+    expected = sampling_probabilities(hours, alpha)
+    np.testing.assert_allclose(_plan_hour_shares(dataset), expected, atol=0.01)
+    # Every drawn item really comes from the language the plan says.
+    positions = dataset.plan_positions[:: max(1, len(dataset) // 50)]
+    for index, position in zip(range(0, len(dataset), max(1, len(dataset) // 50)), positions):
+        assert dataset.offsets[position] <= dataset.plan[index] < dataset.offsets[position] + dataset.lengths[position]
+
+
+def test_utterance_unit_shares_utterances(skewed_datasets):
+    counts = [1000, 100, 10]
+    dataset = MultilingualDataset(skewed_datasets, [0, 1, 2], _hours(skewed_datasets),
+                                  amounts=counts, alpha=0.5, seed=3)
+    shares = np.bincount(dataset.plan_positions) / len(dataset)
+    np.testing.assert_allclose(shares, sampling_probabilities(counts, 0.5), atol=0.01)
+
+
+def test_upsampling_repeats_every_utterance_and_downsampling_never_does():
+    draws = epoch_draws([1000, 10], [1000, 10], 0.5)  # ratios < 1 and > 1
+    assert draws[0] < 1000 < draws[1] * 100
+    big, small = draw_epoch([1000, 10], draws, seed=1, epoch=1)
+    assert len(set(big.tolist())) == len(big)  # without replacement
+    counts = Counter(small.tolist())
+    assert set(counts) == set(range(10))
+    assert min(counts.values()) >= draws[1] // 10
+
+
+def test_plans_are_reproducible_and_change_every_epoch(skewed_datasets):
+    hours = _hours(skewed_datasets)
+
+    def plan(seed, epoch):
+        dataset = MultilingualDataset(skewed_datasets, [0, 1, 2], hours, amounts=hours, alpha=0.5, seed=seed)
+        dataset.set_epoch(epoch)
+        return dataset.plan.copy()
+
+    np.testing.assert_array_equal(plan(1, 1), plan(1, 1))
+    np.testing.assert_array_equal(plan(1, 2), plan(1, 2))
+    assert not np.array_equal(plan(1, 1), plan(1, 2))
+    assert not np.array_equal(plan(1, 1), plan(2, 1))
+    # Pinned: the first draws of seed 1, epoch 1 (numpy's PCG64 from [seed, epoch, language]).
+    assert plan(1, 1)[:5].tolist() == PINNED_PLAN_START
+
+
+PINNED_PLAN_START = [824, 432, 275, 838, 457]
+
+
+def _task(data, **overrides):
+    cfg = OmegaConf.structured(XlsrPretrainingConfig(
+        _name="xlsr_pretraining", data=data, train_subset="train", seed=1, tpu=False, **overrides))
+    return setup_task(cfg)
+
+
+def test_two_ranks_get_disjoint_shards_covering_the_epoch(pretraining_data):
+    task = _task(pretraining_data, max_sample_size=48000)
+    task.load_dataset("train")
+    dataset = task.dataset("train")
+    seen = {}
+    for rank in (0, 1):
+        itr = task.get_batch_iterator(dataset, max_tokens=80000, seed=1, num_shards=2, shard_id=rank, epoch=2)
+        seen[rank] = [i for batch in itr.next_epoch_itr(shuffle=True) if batch
+                      for i in batch["id"].tolist()]
+        assert dataset.epoch == 2
+    assert not set(seen[0]) & set(seen[1])
+    assert sorted(seen[0] + seen[1]) == list(range(len(dataset)))
+    assert Counter(dataset.language_of(np.array(seen[0] + seen[1]))) == Counter(
+        dataset.language_of(np.arange(len(dataset))))
