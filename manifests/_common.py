@@ -119,6 +119,18 @@ def run_jobs(jobs: Sequence[Job], workers: int) -> List[Tuple[Optional[str], int
         return list(pool.imap(convert, jobs, chunksize=chunk))
 
 
+def remove_partial(folder) -> int:
+    """Delete the half-written files an interrupted run left below ``folder``."""
+    folder = Path(folder)
+    stale = sorted(folder.rglob("*.part")) + sorted(folder.glob(".*.tmp")) if folder.is_dir() \
+        else []
+    for path in stale:
+        path.unlink()
+    if stale:
+        logger.info("removed %d half-written files of an interrupted run", len(stale))
+    return len(stale)
+
+
 def atomic_write_text(path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary name: the file appears whole or not at all."""
     path = Path(path)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Set
 
-from manifests._common import RATE, Item, Job, Report, atomic_write_text, run_jobs, write_tsv
+from manifests._common import (RATE, Item, Job, Report, atomic_write_text, remove_partial,
+                               run_jobs, write_tsv)
 from manifests._fewshot import fewshot_name, nested_subsets
 from manifests._labels import (espeak_voice, letters, normalize_words, phonemize,
                                write_language_dicts, write_union_dicts)
@@ -45,6 +46,7 @@ def convert_splits(lang: str, splits: Mapping[str, Sequence[Item]], opts: Option
     """Convert every usable item of every split in one pool; rows sorted by uid per split."""
     jobs, owners = [], []
     audio_dir = Path(opts.dest).resolve() / lang / "audio"
+    remove_partial(audio_dir.parent)
     bounds = (int(opts.min_seconds * RATE), int(opts.max_seconds * RATE))
     for split in sorted(splits):
         stats, seen = report.split(lang, split), set()

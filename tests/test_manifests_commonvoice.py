@@ -97,6 +97,7 @@ def test_resume_after_interruption(release, prepared, tmp_path):
     opts = Options(dest=data, workers=2, fewshot_hours=list(HOURS.values()))
     prepare_commonvoice(root, ["fi"], opts)
     assert os.stat(data / "fi" / "audio" / clips[0].name).st_mtime == 1  # not redone
+    assert not list((data / "fi").rglob("*.part"))
     for name, content in first.items():
         lines = (data / "fi" / name).read_bytes().split(b"\n")
         skip = 1 if name.endswith(".tsv") else 0  # a manifest names its own root first
