@@ -68,3 +68,29 @@ def test_torchaudio_imports_it_with_identical_outputs(pretrained_checkpoint, xls
     with torch.no_grad():
         ours, _ = imported(_audio())
     torch.testing.assert_close(ours, _features(xlsr_model, _audio()), atol=1e-5, rtol=1e-4)
+
+
+STOCK_LOAD = """
+import sys, torch
+from fairseq import checkpoint_utils
+models, cfg, task = checkpoint_utils.load_model_ensemble_and_task([sys.argv[1]])
+assert "xlsr_plugin" not in sys.modules
+torch.manual_seed(0)
+with torch.no_grad():
+    x = models[0].eval().extract_features(torch.randn(2, 16000), padding_mask=None)["x"]
+print(type(models[0]).__name__, cfg.task._name, float(x.sum()))
+"""
+
+
+def test_to_stock_loads_without_the_plugin(pretrained_checkpoint, xlsr_model, tmp_path):
+    import subprocess
+    import sys
+
+    from xlsr_plugin.to_stock import main
+
+    stock_path = str(tmp_path / "stock.pt")
+    main([pretrained_checkpoint, stock_path])
+    out = subprocess.run([sys.executable, "-c", STOCK_LOAD, stock_path], capture_output=True,
+                         text=True, check=True, cwd=str(tmp_path)).stdout.split()
+    assert out[:2] == ["Wav2Vec2Model", "audio_pretraining"]
+    assert float(out[2]) == pytest.approx(float(_features(xlsr_model, _audio()).sum()), rel=1e-4)
