@@ -1,0 +1,120 @@
+"""xlsr_tiny checkpoint -> fairseq-hydra-train (xlsr_finetuning, ctc) -> fairseq-generate with PER,
+through the real command-line tools, from our checkpoint and from an official-format one."""
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+import soundfile as sf
+
+from _speech_data import WORDS, synthesize
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+USER_DIR = os.path.join(ROOT, "xlsr_plugin")
+BIN = os.path.dirname(sys.executable)
+LANGS = ("fi", "sw")
+SPLITS = {"train": 4, "valid": 1, "test": 2}
+
+
+def phones(words):
+    """Letters stand in for phones: `k i i t o s | v e s i`."""
+    return " | ".join(" ".join(word) for word in words)
+
+
+def write_dictionary(path, labels):
+    symbols = sorted({s for line in labels for s in line.split()})
+    with open(path, "w", encoding="utf-8") as f:
+        f.writelines(f"{s} 1\n" for s in symbols)
+
+
+def write_finetuning_data(data):
+    """DATA/<lang>/<split>.{tsv,phn}, DATA/<lang>/dict.phn.txt and the union DATA/dict.phn.txt."""
+    every = []
+    for lang in LANGS:
+        folder = os.path.join(data, lang)
+        os.makedirs(os.path.join(folder, "audio"), exist_ok=True)
+        labels_of_lang = []
+        for split, count in SPLITS.items():
+            rows, labels = [], []
+            for i in range(count):
+                words = [WORDS[lang][(3 * i + k + len(split)) % len(WORDS[lang])] for k in range(2)]
+                audio = synthesize(" ".join(words), lang)
+                name = f"audio/{split}_{i}.wav"
+                sf.write(os.path.join(folder, name), audio, 16000)
+                rows.append(f"{name}\t{len(audio)}")
+                labels.append(phones(words))
+            with open(os.path.join(folder, f"{split}.tsv"), "w") as f:
+                f.write(folder + "\n" + "\n".join(rows) + "\n")
+            with open(os.path.join(folder, f"{split}.phn"), "w", encoding="utf-8") as f:
+                f.write("\n".join(labels) + "\n")
+            labels_of_lang += labels
+        write_dictionary(os.path.join(folder, "dict.phn.txt"), labels_of_lang)
+        every += labels_of_lang
+    write_dictionary(os.path.join(data, "dict.phn.txt"), every)
+
+
+def run(command, cwd):
+    proc = subprocess.run(command, capture_output=True, text=True, cwd=cwd)
+    log = proc.stdout + proc.stderr
+    if proc.returncode != 0:
+        raise AssertionError(f"{command[0]} failed ({proc.returncode}):\n{log[-5000:]}")
+    return proc.stdout, log
+
+
+def finetune(data, w2v_path, run_dir, *overrides):
+    save_dir = os.path.join(run_dir, "checkpoints")
+    _, log = run([
+        os.path.join(BIN, "fairseq-hydra-train"),
+        "--config-dir", os.path.join(ROOT, "config", "finetuning"), "--config-name", "ctc_tiny",
+        f"common.user_dir={USER_DIR}", f"task.data={data}", f"model.w2v_path={w2v_path}",
+        "task.langs=[fi,sw]", f"checkpoint.save_dir={save_dir}", f"hydra.run.dir={run_dir}/hydra",
+        "optimization.max_update=3", "dataset.valid_subset='valid_fi,valid_sw'", *overrides,
+    ], cwd=run_dir)
+    return os.path.join(save_dir, "checkpoint_last.pt"), log
+
+
+def generate(data, checkpoint, subset, *options, cwd):
+    return run([
+        os.path.join(BIN, "fairseq-generate"), data, "--user-dir", USER_DIR,
+        "--task", "xlsr_finetuning", "--labels", "phn", "--path", checkpoint,
+        "--gen-subset", subset, "--scoring", "per", *options,
+    ], cwd=cwd)
+
+
+@pytest.fixture(scope="module")
+def finetuning_data(tmp_path_factory):
+    data = str(tmp_path_factory.mktemp("finetuning") / "data")
+    write_finetuning_data(data)
+    return data
+
+
+@pytest.fixture(scope="module")
+def finetuned(finetuning_data, pretrained_checkpoint, tmp_path_factory):
+    run_dir = str(tmp_path_factory.mktemp("finetuned"))
+    return finetune(finetuning_data, pretrained_checkpoint, run_dir)
+
+
+def check_generate_output(stdout, count):
+    hyps = re.findall(r"^H-(\d+)\t(\S+)\t(.*)$", stdout, re.M)
+    refs = re.findall(r"^T-(\d+)\t(.*)$", stdout, re.M)
+    assert len(hyps) == len(refs) == count
+    assert all("<s>" not in h for _, _, h in hyps)
+    score = re.search(r"^Generate test_fi with beam=\d+: PER: ([\d.]+) \((\d+) errors / (\d+)", stdout, re.M)
+    assert score, stdout[-2000:]
+    assert int(score.group(3)) == sum(len([p for p in r.split() if p != "|"]) for _, r in refs)
+    return float(score.group(1))
+
+
+def test_finetune_reports_unit_error_rate_per_language(finetuned):
+    _, log = finetuned
+    for lang in LANGS:
+        valid = [line for line in log.splitlines() if f"valid on 'valid_{lang}' subset" in line]
+        assert valid and re.search(r"\| uer [\d.]+", valid[-1]), log[-3000:]
+    assert "num_updates 3" in log
+
+
+def test_generate_prints_hypotheses_and_per(finetuned, finetuning_data, tmp_path):
+    checkpoint, _ = finetuned
+    stdout, _ = generate(finetuning_data, checkpoint, "test_fi", cwd=tmp_path)
+    check_generate_output(stdout, SPLITS["test"])

@@ -1,0 +1,1 @@
+"""CTC decoders that `XlsrFinetuningTask.build_generator` hands to `fairseq-generate`."""

@@ -1,0 +1,33 @@
+"""A corpus-level error-rate scorer over one kind of unit, for `fairseq-generate --scoring`."""
+from fairseq.scoring import BaseScorer
+
+from xlsr_plugin.scoring._edit_counts import distance
+
+
+class UnitErrorScorer(BaseScorer):
+    """Sums edit distances and reference lengths over every `add_string` call."""
+
+    name = "UER"
+    tokenize = staticmethod(str.split)
+
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        self.reset()
+
+    def reset(self):
+        self.errors = 0
+        self.reference_length = 0
+        self.utterances = 0
+
+    def add_string(self, ref: str, pred: str):
+        reference = self.tokenize(ref)
+        self.errors += distance(reference, self.tokenize(pred))
+        self.reference_length += len(reference)
+        self.utterances += 1
+
+    def score(self) -> float:
+        return 100.0 * self.errors / self.reference_length if self.reference_length else 0.0
+
+    def result_string(self) -> str:
+        return (f"{self.name}: {self.score():.2f} ({self.errors} errors / "
+                f"{self.reference_length} reference units, {self.utterances} utterances)")

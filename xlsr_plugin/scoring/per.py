@@ -1,0 +1,12 @@
+"""Scorer `per`: phone error rate over space-separated phones, word boundaries `|` ignored."""
+from fairseq.dataclass import FairseqDataclass
+from fairseq.scoring import register_scorer
+
+from xlsr_plugin.scoring._edit_counts import phones
+from xlsr_plugin.scoring._unit_scorer import UnitErrorScorer
+
+
+@register_scorer("per", dataclass=FairseqDataclass)
+class PerScorer(UnitErrorScorer):
+    name = "PER"
+    tokenize = staticmethod(phones)
