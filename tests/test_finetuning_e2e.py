@@ -95,6 +95,27 @@ def finetuned(finetuning_data, pretrained_checkpoint, tmp_path_factory):
     return finetune(finetuning_data, pretrained_checkpoint, run_dir)
 
 
+def write_official_checkpoint(data, path):
+    """A pretrained wav2vec 2.0 checkpoint as the released ones (wav2vec_small.pt,
+    xlsr_53_56k.pt) are: stock fairseq's argparse `args` namespace, no `cfg`."""
+    import torch
+    from fairseq import options, tasks
+
+    parser = options.get_training_parser(default_task="audio_pretraining")
+    args = options.parse_args_and_arch(parser, [
+        data, "--task", "audio_pretraining", "--arch", "wav2vec2", "--criterion", "wav2vec",
+        "--encoder-layers", "1", "--encoder-embed-dim", "32", "--encoder-ffn-embed-dim", "64",
+        "--encoder-attention-heads", "2", "--final-dim", "16", "--latent-vars", "8",
+        "--conv-feature-layers", "[(32, 10, 5)] + [(32, 3, 2)] * 4 + [(32, 2, 2)] * 2",
+        "--conv-pos", "16", "--conv-pos-groups", "4", "--optimizer", "adam", "--lr", "0.0005",
+    ])
+    model = tasks.setup_task(args).build_model(args)
+    history = [{"criterion_name": "Wav2vecCriterion", "optimizer_name": "FairseqAdam",
+                "lr_scheduler_state": {"best": None}, "num_updates": 100}]
+    torch.save({"args": args, "model": model.state_dict(), "optimizer_history": history,
+                "extra_state": {}, "last_optimizer_state": None}, path)
+
+
 def check_generate_output(stdout, count):
     hyps = re.findall(r"^H-(\d+)\t(\S+)\t(.*)$", stdout, re.M)
     refs = re.findall(r"^T-(\d+)\t(.*)$", stdout, re.M)
@@ -116,5 +137,14 @@ def test_finetune_reports_unit_error_rate_per_language(finetuned):
 
 def test_generate_prints_hypotheses_and_per(finetuned, finetuning_data, tmp_path):
     checkpoint, _ = finetuned
+    stdout, _ = generate(finetuning_data, checkpoint, "test_fi", cwd=tmp_path)
+    check_generate_output(stdout, SPLITS["test"])
+
+
+def test_finetune_and_generate_from_official_format_checkpoint(finetuning_data, tmp_path):
+    official = str(tmp_path / "wav2vec_small_format.pt")
+    write_official_checkpoint(finetuning_data, official)
+    checkpoint, log = finetune(finetuning_data, official, str(tmp_path), "optimization.max_update=2")
+    assert "num_updates 2" in log
     stdout, _ = generate(finetuning_data, checkpoint, "test_fi", cwd=tmp_path)
     check_generate_output(stdout, SPLITS["test"])
