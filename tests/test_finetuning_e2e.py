@@ -148,3 +148,18 @@ def test_finetune_and_generate_from_official_format_checkpoint(finetuning_data, 
     assert "num_updates 2" in log
     stdout, _ = generate(finetuning_data, checkpoint, "test_fi", cwd=tmp_path)
     check_generate_output(stdout, SPLITS["test"])
+
+
+def test_generate_beam_search_with_token_language_model(finetuned, finetuning_data, tmp_path):
+    checkpoint, _ = finetuned
+    lm = tmp_path / "phones.arpa"
+    lm.write_text("\n".join([
+        "\\data\\", "ngram 1=5", "ngram 2=1", "", "\\1-grams:",
+        "-99\t<s>\t-0.3", "-1.0\t</s>", "-1.0\t<unk>", "-0.5\ta\t-0.3", "-0.7\t|\t-0.3",
+        "", "\\2-grams:", "-0.1\t<s> a", "", "\\end\\", "",
+    ]))
+    stdout, log = generate(finetuning_data, checkpoint, "test_fi", "--ctc-decoder", "beam",
+                           "--beam", "4", "--kenlm-model", str(lm), "--lm-weight", "0.5", cwd=tmp_path)
+    assert "CTC beam search: beam 4" in log
+    check_generate_output(stdout, SPLITS["test"])
+

@@ -1,0 +1,90 @@
+"""xlsr_finetuning's data checks: label lines, unknown symbols, dictionaries of checkpoints."""
+import logging
+import os
+
+import numpy as np
+import pytest
+import soundfile as sf
+from fairseq.data import Dictionary
+
+import xlsr_plugin  # noqa: F401
+from xlsr_plugin.tasks.xlsr_finetuning import LabelError, XlsrFinetuningConfig, XlsrFinetuningTask
+
+LABELS = {"fi": ["k i | s a", "v e s i"], "sw": ["m a j i", "j i | m a"]}
+
+
+def write_data(data, labels=LABELS):
+    every = set()
+    for lang, lines in labels.items():
+        folder = os.path.join(data, lang)
+        os.makedirs(folder)
+        rows = []
+        for i, _ in enumerate(lines):
+            sf.write(os.path.join(folder, f"{i}.wav"), np.zeros(8000 + 800 * i, dtype=np.float32), 16000)
+            rows.append(f"{i}.wav\t{8000 + 800 * i}")
+        with open(os.path.join(folder, "test.tsv"), "w") as f:
+            f.write(folder + "\n" + "\n".join(rows) + "\n")
+        with open(os.path.join(folder, "test.phn"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+        symbols = sorted({s for line in lines for s in line.split()})
+        with open(os.path.join(folder, "dict.phn.txt"), "w") as f:
+            f.writelines(f"{s} 1\n" for s in symbols)
+        every |= set(symbols)
+    with open(os.path.join(data, "dict.phn.txt"), "w") as f:
+        f.writelines(f"{s} 1\n" for s in sorted(every))
+
+
+def make_task(data, **overrides):
+    return XlsrFinetuningTask(XlsrFinetuningConfig(data=str(data), labels="phn", **overrides))
+
+
+def test_union_dictionary_for_many_languages_language_one_for_one(tmp_path):
+    write_data(tmp_path)
+    assert "j" in make_task(tmp_path).target_dictionary.indices
+    assert "j" not in make_task(tmp_path, langs=["fi"]).target_dictionary.indices
+
+
+def test_batches_carry_targets_and_languages(tmp_path):
+    write_data(tmp_path)
+    task = make_task(tmp_path)
+    task.load_dataset("test")
+    dataset = task.dataset("test")
+    batch = dataset.collater([dataset[i] for i in range(len(dataset))])
+    assert batch["lang"].tolist() == [0, 0, 1, 1]
+    pad = task.target_dictionary.pad()
+    assert task.target_dictionary.string(batch["target"][2][batch["target"][2] != pad]) == "m a j i"
+    task.load_dataset("test_sw")
+    assert len(task.dataset("test_sw")) == 2
+
+
+def test_missing_label_line_names_the_manifest_line(tmp_path):
+    write_data(tmp_path)
+    with open(tmp_path / "sw" / "test.phn", "w") as f:
+        f.write("m a j i\n")
+    with pytest.raises(LabelError, match=r"sw/test.tsv, line 3 \(1.wav\): no label"):
+        make_task(tmp_path).load_dataset("test")
+
+
+def test_unknown_symbol_becomes_unk_and_is_logged(tmp_path, caplog):
+    write_data(tmp_path)
+    with open(tmp_path / "fi" / "test.phn", "w") as f:
+        f.write("k i | s a\nv e ʃ ʃ i\n")
+    task = make_task(tmp_path)
+    with caplog.at_level(logging.WARNING):
+        task.load_dataset("test_fi")
+    assert "2 target symbols not in the dictionary" in caplog.text and "'ʃ': 2" in caplog.text
+    target = task.dataset("test_fi")[1]["label"].tolist()
+    assert target.count(task.target_dictionary.unk()) == 2
+
+
+def test_checkpoint_with_another_dictionary_is_refused(tmp_path):
+    write_data(tmp_path)
+    task = make_task(tmp_path)
+    trained = Dictionary()
+    for symbol in ("k", "i", "x"):
+        trained.add_symbol(symbol)
+    task.target_dictionary  # noqa: B018  (fairseq-generate reads it before loading the model)
+    task.load_state_dict({"target_dictionary": trained})  # what loading the checkpoint does
+    with pytest.raises(ValueError, match=r"only in the checkpoint's: \['x'\]; only in the data's: "
+                       r"\['a', 'e', 'j', 'm', 's', 'v', '\|'\]"):
+        task.load_dataset("test_fi")
