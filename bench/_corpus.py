@@ -1,0 +1,67 @@
+"""A synthetic XLSR-53-scale corpus description: DATA/<lang>/train.tsv manifests, no audio.
+
+The hours per language follow the shape of XLSR-53's pretraining mix (Conneau et al. 2020: MLS,
+Common Voice and BABEL, about 56k hours): one language with tens of thousands of hours (English),
+a handful with one to two thousand (the MLS languages), then BABEL's 17 languages with about 40-80
+hours each and a long tail of Common Voice languages down to a couple of hours. The values below are
+a plausible long tail written for this benchmark (rounded, not copied figure by figure), jittered
+with a fixed seed; utterance counts are proportional to hours, durations uniform in [2, 35] s.
+"""
+import json
+import os
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+import numpy as np
+
+SAMPLE_RATE = 16000
+MIN_SECONDS, MAX_SECONDS = 2.0, 35.0  # every utterance passes xlsr_base's min_sample_size (2 s)
+
+HEAD = {"en": 44600, "de": 2300, "nl": 1600, "fr": 1300, "es": 1000, "it": 300, "pt": 170, "pl": 110}
+BABEL = ["as", "bn", "ceb", "ht", "hy", "ka", "kk", "ku", "lo", "lt", "mn", "ps", "ta", "te", "tl",
+         "tr", "vi", "zu"]
+COMMON_VOICE = ["ca", "rw", "fa", "eu", "ru", "cy", "kab", "eo", "zh", "ky", "tt", "cv", "ar", "et",
+                "id", "mt", "sah", "sl", "sv", "rm", "ia", "ja", "br", "dv", "fy", "ga", "or"]
+
+
+def language_hours(languages: int = 53, seed: int = 0) -> Dict[str, float]:
+    """Hours of audio per language, the head as above, the tail long and jittered."""
+    rng = np.random.default_rng(seed)
+    hours = dict(HEAD)
+    for lang in BABEL:
+        hours[lang] = float(np.round(rng.uniform(40, 80), 1))
+    tail = np.geomspace(400, 2, len(COMMON_VOICE)) * rng.uniform(0.8, 1.25, len(COMMON_VOICE))
+    hours.update({lang: float(np.round(h, 1)) for lang, h in zip(COMMON_VOICE, tail)})
+    names = sorted(hours, key=lambda lang: -hours[lang])
+    extra = [f"x{i:02d}" for i in range(max(0, languages - len(names)))]
+    hours.update({lang: 1.0 for lang in extra})
+    return {lang: hours[lang] for lang in (names + extra)[:languages]}
+
+
+def utterance_counts(hours: Dict[str, float], utterances: int) -> Dict[str, int]:
+    total = sum(hours.values())
+    return {lang: max(1, int(round(utterances * h / total))) for lang, h in hours.items()}
+
+
+def write_corpus(data: Path, utterances: int, languages: int, seed: int = 0) -> Tuple[List[str], Dict[str, float]]:
+    """Writes the manifests once (kept between runs); returns the languages and their actual hours."""
+    spec = {"utterances": utterances, "languages": languages, "seed": seed, "version": 1}
+    done = data / "corpus.json"
+    if done.exists() and json.loads(done.read_text())["spec"] == spec:
+        described = json.loads(done.read_text())
+        return described["langs"], described["hours"]
+    counts = utterance_counts(language_hours(languages, seed), utterances)
+    rng = np.random.default_rng(seed + 1)
+    actual = {}
+    for lang, n in counts.items():
+        folder = data / lang
+        folder.mkdir(parents=True, exist_ok=True)
+        frames = rng.integers(int(MIN_SECONDS * SAMPLE_RATE), int(MAX_SECONDS * SAMPLE_RATE), n)
+        actual[lang] = float(frames.sum()) / SAMPLE_RATE / 3600
+        rows = "".join(f"audio/{i:09d}.flac\t{f}\n" for i, f in enumerate(frames.tolist()))
+        tmp = folder / "train.tsv.tmp"
+        tmp.write_text(f"{folder.resolve()}\n{rows}")
+        os.replace(tmp, folder / "train.tsv")
+    langs = list(counts)
+    done.write_text(json.dumps({"spec": spec, "langs": langs, "hours": actual}))
+    return langs, actual
