@@ -117,7 +117,7 @@ class XlsrFinetuningTask(MultilingualTaskMixin, AudioFinetuningTask):
         raise ValueError(
             f"the checkpoint's dictionary ({len(trained)} symbols) is not {self.dictionary_path()} "
             f"({len(data)} symbols): {detail}. Point the task at the dictionary the model was "
-            "fine-tuned with (task.langs / --langs for one language, --target-dictionary)"
+            "fine-tuned with (the language set of task.langs, or --target-dictionary DATA/<lang>)"
         )
 
     # -- datasets -------------------------------------------------------------------------------
