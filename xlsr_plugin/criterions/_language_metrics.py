@@ -58,11 +58,12 @@ def language_statistics(
     with torch.no_grad():
         row_langs = batch_langs.to(logits.device).repeat(logits.size(0) // batch)
         n = len(lang_names)
-        sums = torch.stack([
-            torch.bincount(row_langs, weights=per_row_losses(logits, infonce).double(), minlength=n),
-            torch.bincount(row_langs, minlength=n).double(),
-            torch.bincount(row_langs, weights=per_row_correct(logits).double(), minlength=n),
-        ]).cpu().numpy()
+        per_row = torch.stack(
+            [per_row_losses(logits, infonce), torch.ones_like(logits[:, 0]), per_row_correct(logits).float()],
+            dim=1,
+        ).double()
+        # [language, (loss, frames, correct)], one scatter and one copy to the host
+        sums = per_row.new_zeros(n, 3).index_add_(0, row_langs, per_row).cpu().numpy()
         code_counts = None
         if codes is not None:
             groups = codes.size(-1)
@@ -73,11 +74,11 @@ def language_statistics(
             # with torch.load(weights_only=True).
             code_counts = code_counts.view(n, groups, num_vars).cpu().double()
     out = {}
-    for lang_id in np.flatnonzero(sums[1]):
+    for lang_id in np.flatnonzero(sums[:, 1]):
         lang = lang_names[lang_id]
-        out[_key(lang, "loss")] = float(sums[0, lang_id])
-        out[_key(lang, "frames")] = float(sums[1, lang_id])
-        out[_key(lang, "correct")] = float(sums[2, lang_id])
+        out[_key(lang, "loss")] = float(sums[lang_id, 0])
+        out[_key(lang, "frames")] = float(sums[lang_id, 1])
+        out[_key(lang, "correct")] = float(sums[lang_id, 2])
         if code_counts is not None:
             out[_key(lang, "codes")] = code_counts[lang_id]
     return out
