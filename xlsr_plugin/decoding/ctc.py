@@ -32,7 +32,19 @@ def _emissions(models, sample):
     return lprobs.float().cpu().contiguous(), lengths.cpu()
 
 
-class ViterbiDecoder:
+class _CtcDecoder:
+    """What fairseq-generate calls (through task.inference_step): `generate`."""
+
+    @torch.no_grad()
+    def generate(self, models, sample, **unused) -> List[List[Hypothesis]]:
+        lprobs, lengths = _emissions(models, sample)
+        return self.decode(lprobs, lengths)
+
+    def decode(self, lprobs: torch.Tensor, lengths: torch.Tensor) -> List[List[Hypothesis]]:
+        raise NotImplementedError
+
+
+class ViterbiDecoder(_CtcDecoder):
     """Greedy CTC decoding: the best class of every frame, repeats merged, blanks dropped.
     `score` is the summed log-probability of that frame path; a token's positional score is
     its log-probability on the frame where it starts."""
@@ -40,11 +52,6 @@ class ViterbiDecoder:
     def __init__(self, dictionary: Dictionary):
         self.blank = dictionary.bos()
         self.symbols_to_strip_from_output = {dictionary.eos()}
-
-    @torch.no_grad()
-    def generate(self, models, sample, **unused) -> List[List[Hypothesis]]:
-        lprobs, lengths = _emissions(models, sample)
-        return self.decode(lprobs, lengths)
 
     def decode(self, lprobs: torch.Tensor, lengths: torch.Tensor) -> List[List[Hypothesis]]:
         best, path = lprobs.max(dim=-1)
@@ -63,7 +70,7 @@ class ViterbiDecoder:
         return hypotheses
 
 
-class BeamSearchDecoder:
+class BeamSearchDecoder(_CtcDecoder):
     """CTC beam search (flashlight-text through torchaudio), with an optional KenLM language
     model (ARPA or binary) and an optional lexicon. Without a lexicon the LM is over the
     dictionary's tokens (a phone or character LM); with one, over its words."""
@@ -107,11 +114,6 @@ class BeamSearchDecoder:
         with open(path, "w", encoding="utf-8") as f:
             f.write("\n".join(dictionary.symbols) + "\n")
         return path
-
-    @torch.no_grad()
-    def generate(self, models, sample, **unused) -> List[List[Hypothesis]]:
-        lprobs, lengths = _emissions(models, sample)
-        return self.decode(lprobs, lengths)
 
     def decode(self, lprobs: torch.Tensor, lengths: torch.Tensor) -> List[List[Hypothesis]]:
         results = self.decoder(lprobs, lengths.to(torch.int32))
