@@ -88,3 +88,17 @@ def test_checkpoint_with_another_dictionary_is_refused(tmp_path):
     with pytest.raises(ValueError, match=r"only in the checkpoint's: \['x'\]; only in the data's: "
                        r"\['a', 'e', 'j', 'm', 's', 'v', '\|'\]"):
         task.load_dataset("test_fi")
+
+
+def test_language_balanced_sampling_of_the_training_split(tmp_path):
+    labels = {"fi": ["k i"] * 6, "sw": ["m a"] * 2}
+    write_data(tmp_path, labels)
+    task = make_task(tmp_path, sampling_alpha=0.0, sampling_unit="utterances", train_subset="test",
+                     seed=1)
+    task.load_dataset("test")
+    dataset = task.dataset("test")
+    # alpha = 0: uniform over languages, 8 draws split 4 / 4 (sw up-sampled with replacement)
+    languages = dataset.language_of(np.arange(len(dataset)))
+    assert sorted(np.bincount(languages).tolist()) == [4, 4]
+    batch = dataset.collater([dataset[i] for i in range(len(dataset))])
+    assert batch["target"].size(0) == len(dataset)
