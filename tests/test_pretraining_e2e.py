@@ -17,7 +17,7 @@ def test_training_writes_checkpoint_and_logs_every_language(pretrained_checkpoin
 
 def test_log_has_sampling_plan_and_per_language_metrics(pretraining_data, tmp_path):
     run = train_tiny(pretraining_data, tmp_path, 2, "dataset.validate_interval_updates=2",
-                     "dataset.valid_subset='valid,valid_sw'")
+                     "dataset.valid_subset='valid,valid_sw'", "task.langs=[es,fi,sw]")
     # One line per language at the start of the epoch: hours, utterances, p_l, drawn.
     plan = dict(re.findall(r"epoch 1 language (\w+): [\d.]+ hours, \d+ utterances, p=([\d.]+)", run.log))
     assert set(plan) == {"es", "fi", "sw"}
