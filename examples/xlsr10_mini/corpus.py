@@ -1,0 +1,74 @@
+"""Stages 1-2: a synthetic Common Voice release in the XLSR-10 languages, then its manifests.
+
+The release comes from ``xlsr_plugin.synthetic.make_commonvoice_release``: MP3 clips at 48 kHz
+and Common Voice's TSVs, sentences of real CLDR words in each language's script, espeak-ng voice
+variants as speakers (one speaker records test, one dev, the others train, so the splits share no
+speaker). ``manifests/commonvoice.py`` then writes DATA/<lang>/ with phoneme labels and the
+few-shot subset the fine-tuning uses.
+"""
+import logging
+import os
+import sys
+from typing import Dict
+
+from examples.xlsr10_mini.settings import Settings
+from examples.xlsr10_mini.stages import Job, Runner
+from manifests._fewshot import fewshot_name
+
+logger = logging.getLogger(__name__)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def corpus_params(s: Settings) -> Dict:
+    return {"clips": s.clips(), "speakers": s.speakers, "seed": s.seed}
+
+
+def data_params(s: Settings) -> Dict:
+    return {"corpus": corpus_params(s), "finetune_minutes": s.finetune_minutes}
+
+
+def release_dir(s: Settings) -> str:
+    return os.path.join(s.out, "cv-corpus-synthetic")
+
+
+def data_dir(s: Settings) -> str:
+    return os.path.abspath(os.path.join(s.out, "data"))
+
+
+def finetune_subset(s: Settings) -> str:
+    """The few-shot train subset the manifests write for ``--finetune-minutes``."""
+    return fewshot_name(s.finetune_minutes / 60)
+
+
+def make_release(s: Settings, runner: Runner) -> None:
+    """Synthesize the release, one locale after the other, largest first."""
+    from xlsr_plugin.synthetic import make_commonvoice_release
+
+    sizes = s.clips()
+    for k, locale in enumerate(sorted(sizes, key=lambda loc: (-sizes[loc], loc)), 1):
+        counts = make_commonvoice_release(release_dir(s), {locale: sizes[locale]},
+                                          speakers_per_lang=s.speakers, seed=s.seed)[locale]
+        runner.say("corpus", f"{locale}: {sizes[locale]} clips ({counts['train']} train, "
+                             f"{counts['dev']} dev, {counts['test']} test, "
+                             f"{counts['validated_only']} validated only) [{k}/{len(sizes)}]")
+
+
+def manifest_job(s: Settings) -> Job:
+    """manifests/commonvoice.py on the release: train on every validated clip outside dev and
+    test (the paper's pretraining data), phoneme labels, one few-shot subset."""
+    command = [sys.executable, os.path.join(ROOT, "manifests", "commonvoice.py"),
+               "--root", release_dir(s), "--dest", data_dir(s), "--use-validated",
+               "--workers", str(s.workers), "--seed", str(s.seed), "--phonemes",
+               "--fewshot-hours", repr(s.finetune_minutes / 60)]
+    return Job("manifests", command, "manifests", data_params(s))
+
+
+def prepare(s: Settings, runner: Runner) -> None:
+    """Stages 1 and 2; each reused when it completed with the same sizes."""
+    runner.stage("corpus", corpus_params(s), lambda: make_release(s, runner),
+                 clean=[release_dir(s)])
+    job = manifest_job(s)
+    if not runner.done(job.marker, job.params):
+        job.clean = [data_dir(s)]
+    runner.run_jobs("manifests", [job])

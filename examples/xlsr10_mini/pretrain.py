@@ -1,0 +1,61 @@
+"""Stage 3: pretraining through ``fairseq-hydra-train`` with ``config/pretraining/xlsr_tiny``.
+
+Three models of the same architecture:
+
+- ``xlsr10``: all ten languages, language sampling with exponent alpha (0.5, the paper's);
+- ``mono_<lang>``: one language alone (XLSR-Monolingual), as many updates;
+- ``none``: no pretraining. fairseq's own initialization saved in fairseq's own checkpoint
+  format by a run of one update at learning rate 0 (Adam with lr 0 and weight decay scaled by
+  lr leaves every weight as initialized); fairseq cannot stop at 0 updates (``max_update=0``
+  means no limit), and a checkpoint written by hand would duplicate what the trainer stores.
+"""
+import os
+from typing import Dict, List
+
+from examples.xlsr10_mini.corpus import ROOT, data_dir, data_params
+from examples.xlsr10_mini.settings import Settings
+from examples.xlsr10_mini.stages import Job, fairseq_tool
+
+USER_DIR = os.path.join(ROOT, "xlsr_plugin")
+
+
+def model_names(s: Settings) -> List[str]:
+    return ["xlsr10"] + [f"mono_{lang}" for lang in s.mono] + ["none"]
+
+
+def run_dir(s: Settings, name: str) -> str:
+    return os.path.abspath(os.path.join(s.out, "pretrain", name))
+
+
+def checkpoint(s: Settings, name: str) -> str:
+    return os.path.join(run_dir(s, name), "checkpoints", "checkpoint_last.pt")
+
+
+def _overrides(s: Settings, name: str) -> Dict[str, str]:
+    """Hydra overrides of each model on top of xlsr_tiny."""
+    if name == "none":
+        return {"++task.langs": f"[{','.join(s.langs)}]", "optimization.max_update": "1",
+                "optimization.lr": "[0.0]"}
+    langs = s.langs if name == "xlsr10" else [name.split("_", 1)[1]]
+    return {"++task.langs": f"[{','.join(langs)}]", "++task.sampling_alpha": repr(s.alpha),
+            "optimization.max_update": str(s.pretrain_updates),
+            "common.log_interval": str(max(1, s.pretrain_updates // 20))}
+
+
+def pretrain_job(s: Settings, name: str) -> Job:
+    folder = run_dir(s, name)
+    overrides = {"common.user_dir": USER_DIR, "task.data": data_dir(s),
+                 "checkpoint.save_dir": os.path.join(folder, "checkpoints"),
+                 "hydra.run.dir": os.path.join(folder, "hydra"), "common.seed": str(s.seed),
+                 **_overrides(s, name)}
+    command = [fairseq_tool("fairseq-hydra-train"),
+               "--config-dir", os.path.join(ROOT, "config", "pretraining"),
+               "--config-name", "xlsr_tiny"] + [f"{k}={v}" for k, v in overrides.items()]
+    params = {"data": data_params(s), "overrides": _overrides(s, name), "seed": s.seed}
+    total = int(_overrides(s, name)["optimization.max_update"])
+    return Job(f"pretrain_{name}", command, f"pretrain_{name}", params, total=total,
+               cwd=folder, clean=[folder])
+
+
+def pretrain_jobs(s: Settings) -> List[Job]:
+    return [pretrain_job(s, name) for name in model_names(s)]

@@ -1,0 +1,120 @@
+"""The demo's knobs: command-line options, each also read from an ``XLSR_DEMO_*`` variable."""
+import argparse
+import os
+from dataclasses import dataclass, fields
+from typing import List, Optional, Sequence
+
+# The ten languages of XLSR-10 as Common Voice locales, by tier: the paper's Common Voice hours
+# (fr 353, es 168, it 90, ru 55, zh 50 | nl 29, tt 17 | ky 17, tr 11, sv 3) made small.
+HIGH = ("es", "fr", "it", "ru", "zh-CN")
+MID = ("nl", "tt")
+LOW = ("ky", "sv-SE", "tr")
+LOCALE_OF = {"zh": "zh-CN", "sv": "sv-SE"}
+
+
+def code(locale: str) -> str:
+    """Common Voice locale -> the manifests' language code (``sv-SE`` -> ``sv``)."""
+    return {v: k for k, v in LOCALE_OF.items()}.get(locale, locale.lower())
+
+
+@dataclass
+class Settings:
+    out: str = "runs/xlsr10_mini"
+    clips_high: int = 300
+    clips_mid: int = 120
+    clips_low: int = 80
+    speakers: int = 5
+    low_langs: str = "ky,sv,tr"
+    mono_langs: str = "ky"
+    finetune_minutes: float = 2.0
+    pretrain_updates: int = 500
+    finetune_updates: int = 400
+    finetune_lr: float = 0.002
+    alpha: float = 0.5
+    units_hours: float = 0.03
+    jobs: int = 2
+    workers: int = 2
+    seed: int = 1
+
+    @property
+    def low(self) -> List[str]:
+        return _split(self.low_langs)
+
+    @property
+    def mono(self) -> List[str]:
+        return _split(self.mono_langs)
+
+    @property
+    def langs(self) -> List[str]:
+        """All ten language codes, sorted."""
+        return sorted(code(loc) for loc in HIGH + MID + LOW)
+
+    def clips(self) -> dict:
+        """Common Voice locale -> clips to synthesize."""
+        low = {LOCALE_OF.get(lang, lang) for lang in self.low}
+        sizes = {loc: self.clips_high for loc in HIGH}
+        sizes.update({loc: self.clips_mid for loc in MID})
+        sizes.update({loc: self.clips_low for loc in LOW})
+        sizes.update({loc: self.clips_low for loc in low})
+        return sizes
+
+    def check(self) -> None:
+        unknown = sorted(set(self.low + self.mono) - set(self.langs))
+        if unknown:
+            raise ValueError(f"not XLSR-10 languages: {unknown}; choose among {self.langs}")
+        if not self.low:
+            raise ValueError("--low-resource-langs is empty")
+        if self.speakers < 3:
+            raise ValueError(f"--speakers must be at least 3 (test, dev, train), "
+                             f"got {self.speakers}")
+
+
+def _split(value: str) -> List[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+HELP = {
+    "out": "output folder (corpus, data, checkpoints, logs, results)",
+    "clips_high": "clips per high-resource language (es, fr, it, ru, zh); about 3 s each",
+    "clips_mid": "clips per mid-resource language (nl, tt)",
+    "clips_low": "clips per low-resource language (ky, sv, tr and any --low-resource-langs)",
+    "speakers": "speakers (espeak-ng voices) per language: one records test, one dev, the "
+                "rest train",
+    "low_langs": "languages fine-tuned and tested, comma-separated",
+    "mono_langs": "languages that get their own monolingual pretraining, comma-separated",
+    "finetune_minutes": "minutes of labelled audio per language for fine-tuning",
+    "pretrain_updates": "updates of each pretraining run (XLSR-10, monolingual)",
+    "finetune_updates": "updates of each fine-tuning run",
+    "finetune_lr": "peak learning rate of fine-tuning",
+    "alpha": "language sampling exponent of XLSR-10 pretraining",
+    "units_hours": "hours per language read by the unit analysis",
+    "jobs": "fairseq runs at a time (fine-tuning, decoding; pretraining runs side by side)",
+    "workers": "processes converting audio in manifests/commonvoice.py",
+    "seed": "seed of the corpus, the splits and every training run",
+}
+
+
+def env_name(name: str) -> str:
+    aliases = {"low_langs": "LOW_RESOURCE_LANGS"}
+    return "XLSR_DEMO_" + aliases.get(name, name.upper())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m examples.xlsr10_mini",
+        description="XLSR-10 in miniature: XLSR-10 vs monolingual vs no pretraining, PER on "
+                    "low-resource languages. Every option can also be set by the environment "
+                    "variable named in its help.")
+    for f in fields(Settings):
+        flag = "--" + ("low-resource-langs" if f.name == "low_langs" else f.name.replace("_", "-"))
+        env = env_name(f.name)
+        default = f.type(os.environ[env]) if env in os.environ else f.default
+        p.add_argument(flag, dest=f.name, type=f.type, default=default,
+                       help=f"{HELP[f.name]} (env {env}; default {f.default})")
+    return p
+
+
+def parse(argv: Optional[Sequence[str]] = None) -> Settings:
+    settings = Settings(**vars(build_parser().parse_args(argv)))
+    settings.check()
+    return settings

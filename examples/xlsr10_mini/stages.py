@@ -1,0 +1,171 @@
+"""Stages with ``.completed`` markers (as in icefall's recipes), commands run with their logs
+streamed for progress, and failures that name the stage, the command and the log's tail."""
+import json
+import logging
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence
+
+logger = logging.getLogger(__name__)
+
+BIN = os.path.dirname(sys.executable)
+_UPDATES = re.compile(r"num_updates[= ](\d+)")
+
+
+class StageFailed(RuntimeError):
+    def __init__(self, stage: str, command: Sequence[str], log: str, tail: str):
+        self.stage, self.command, self.log, self.tail = stage, list(command), log, tail
+        super().__init__(
+            f"stage '{stage}' failed.\ncommand: {shlex.join(self.command)}\nlog: {log}\n"
+            f"last lines of the log:\n{tail}")
+
+
+@dataclass
+class Job:
+    """One command of a stage. ``total`` updates (if it trains) are counted from its log."""
+    name: str
+    command: List[str]
+    marker: str
+    params: Dict
+    total: int = 0
+    cwd: Optional[str] = None
+    clean: List[str] = field(default_factory=list)
+
+
+class Runner:
+    """Runs stages under ``out``; ``report(line)`` receives the progress lines."""
+
+    def __init__(self, out: str, report: Callable[[str], None], jobs: int = 1,
+                 labels: Optional[Dict[str, str]] = None):
+        self.out = out
+        self.labels = labels or {}
+        self.report = report
+        self.jobs = max(1, jobs)
+        self.start = time.time()
+        self.timings: Dict[str, float] = {}
+        self._lock = threading.Lock()
+        os.makedirs(self.marker_dir, exist_ok=True)
+        os.makedirs(self.log_dir, exist_ok=True)
+
+    @property
+    def marker_dir(self) -> str:
+        return os.path.join(self.out, "markers")
+
+    @property
+    def log_dir(self) -> str:
+        return os.path.join(self.out, "logs")
+
+    def elapsed(self) -> str:
+        s = int(time.time() - self.start)
+        return f"{s // 60:02d}:{s % 60:02d}"
+
+    def say(self, stage: str, text: str) -> None:
+        with self._lock:
+            self.report(f"[{self.elapsed()}] {self.labels.get(stage, stage)}: {text}")
+
+    # markers -----------------------------------------------------------------------------
+    def done(self, marker: str, params: Dict) -> bool:
+        """True when ``marker`` was completed with the same ``params``."""
+        path = os.path.join(self.marker_dir, marker + ".completed")
+        if not os.path.exists(path):
+            return False
+        with open(path, encoding="utf-8") as f:
+            return json.load(f) == json.loads(json.dumps(params))
+
+    def mark(self, marker: str, params: Dict) -> None:
+        path = os.path.join(self.marker_dir, marker + ".completed")
+        with open(path + ".tmp", "w", encoding="utf-8") as f:
+            json.dump(params, f, indent=1, sort_keys=True)
+        os.replace(path + ".tmp", path)
+
+    # stages ------------------------------------------------------------------------------
+    def stage(self, name: str, params: Dict, action: Callable[[], None],
+              clean: Sequence[str] = ()) -> None:
+        """Run ``action`` unless the stage completed with these ``params``; the folders in
+        ``clean`` (stale outputs of other params) are removed first."""
+        if self.done(name, params):
+            self.say(name, "done in an earlier run, reused")
+            return
+        for path in clean:
+            shutil.rmtree(path, ignore_errors=True)
+        self.say(name, "started")
+        t = time.time()
+        action()
+        self.timings[name] = round(time.time() - t, 1)
+        self.mark(name, params)
+        self.say(name, f"finished in {self.timings[name]:.0f} s")
+
+    def run_jobs(self, stage: str, jobs: Sequence[Job], threads: Optional[int] = None) -> None:
+        """Run the jobs not yet completed, ``self.jobs`` at a time."""
+        todo = [j for j in jobs if not self.done(j.marker, j.params)]
+        if len(todo) < len(jobs):
+            self.say(stage, f"{len(jobs) - len(todo)} of {len(jobs)} runs done earlier, reused")
+        if not todo:
+            return
+        t = time.time()
+        width = min(self.jobs, len(todo))
+        env = dict(os.environ)
+        if width > 1 or threads:
+            env["OMP_NUM_THREADS"] = str(threads or max(1, (os.cpu_count() or 1) // width))
+        with ThreadPoolExecutor(width) as pool:
+            futures = [pool.submit(self._run_job, stage, job, env) for job in todo]
+            try:
+                for future in futures:
+                    future.result()
+            except BaseException:
+                # Start nothing more; the runs under way finish (and keep their markers).
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+        self.timings[stage] = round(self.timings.get(stage, 0) + time.time() - t, 1)
+
+    def _run_job(self, stage: str, job: Job, env: Dict[str, str]) -> None:
+        for path in job.clean:
+            shutil.rmtree(path, ignore_errors=True)
+        log = os.path.join(self.log_dir, job.name + ".log")
+        self.say(stage, f"{job.name} started (log {os.path.relpath(log, self.out)})")
+        run_logged(job.command, log, env, job.cwd, stage,
+                   lambda n: self.say(stage, f"{job.name} {n}/{job.total} updates"),
+                   step=max(1, job.total // 5) if job.total else 0)
+        self.mark(job.marker, job.params)
+        self.say(stage, f"{job.name} finished")
+
+
+def run_logged(command: Sequence[str], log: str, env: Dict[str, str], cwd: Optional[str],
+               stage: str, on_update: Callable[[int], None], step: int = 0) -> None:
+    """Run ``command`` with its output in ``log``; call ``on_update(n)`` whenever the log's
+    ``num_updates`` passes another multiple of ``step``. Raises StageFailed on failure."""
+    if cwd:
+        os.makedirs(cwd, exist_ok=True)
+    shown = 0
+    with open(log, "w", encoding="utf-8") as out:
+        out.write("$ " + shlex.join(command) + "\n")
+        out.flush()
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                env=env, cwd=cwd, text=True, errors="replace")
+        for line in proc.stdout:
+            out.write(line)
+            match = _UPDATES.search(line) if step else None
+            if match and int(match.group(1)) >= shown + step:
+                shown = int(match.group(1)) // step * step
+                on_update(int(match.group(1)))
+        code = proc.wait()
+    if code != 0:
+        raise StageFailed(stage, command, log, tail(log))
+
+
+def tail(path: str, lines: int = 25) -> str:
+    with open(path, encoding="utf-8", errors="replace") as f:
+        return "".join(f.readlines()[-lines:])
+
+
+def fairseq_tool(name: str) -> str:
+    """The venv's own fairseq executable (``fairseq-hydra-train``, ``fairseq-generate``)."""
+    return os.path.join(BIN, name)
