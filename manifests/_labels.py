@@ -11,8 +11,10 @@ from manifests._common import atomic_write_text
 logger = logging.getLogger(__name__)
 
 # espeak-ng voices for codes that are not voice names themselves.
-ESPEAK_VOICES = {"zh": "cmn", "zh-tw": "cmn", "yue": "yue", "fr": "fr-fr", "en": "en-us",
-                 "pt": "pt", "es": "es", "kmr": "ku", "tl": "fil"}
+# Mandarin: `cmn` reads Han characters as English letters on espeak-ng 1.51; `cmn-latn-pinyin`
+# gives Mandarin phones (with tone digits) for Han characters and pinyin alike.
+ESPEAK_VOICES = {"zh": "cmn-latn-pinyin", "zh-tw": "cmn-latn-pinyin", "yue": "yue", "fr": "fr-fr",
+                 "en": "en-us", "pt": "pt", "es": "es", "kmr": "ku", "tl": "fil"}
 _APOSTROPHES = {"\u2019": "'", "\u02bc": "\u02bc", "`": "'"}
 _HYPHENS = {"\u2010": "-", "\u2011": "-"}
 LABEL_KINDS = ("ltr", "phn")

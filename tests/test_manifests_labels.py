@@ -24,7 +24,7 @@ def test_letters():
 
 def test_phonemize_keeps_lines_aligned():
     voice = espeak_voice("es")
-    assert voice == "es" and espeak_voice("zh") == "cmn" and espeak_voice("xx") is None
+    assert voice == "es" and espeak_voice("zh") == "cmn-latn-pinyin" and espeak_voice("xx") is None
     out = phonemize(["hola amigo", "", "sí"], voice)
     assert out[1] == "" and out[0].count("|") == 1 and out[2]
     assert out[0].split(" | ")[0].split() == ["o", "l", "a"]
@@ -46,3 +46,11 @@ def test_balanced_order_and_nesting():
     sets = nested_subsets(speakers, frames, [2 / 3600, 4 / 3600, 1.0], seed=0)
     assert [len(sets[h][0]) for h in sorted(sets)] == [2, 4, 6]
     assert set(sets[2 / 3600][0]) <= set(sets[4 / 3600][0])
+
+
+def test_mandarin_phonemes_are_mandarin():
+    from manifests._labels import espeak_voice, phonemize
+
+    (phones,) = phonemize(["中国"], espeak_voice("zh"))
+    # ts. o n ɡ5 | k u o ɜ: Mandarin phones with tones, not English letter names
+    assert "ts." in phones.split() and "(en)" not in phones and "|" in phones

@@ -17,7 +17,7 @@ def test_sentences_are_deterministic_and_in_script():
     assert all(s.endswith("。") for s in make_sentences("zh-CN", 2))
 
 
-@pytest.mark.parametrize("lang,voice", [("zh-CN", "cmn"), ("sv-SE", "sv"), ("fr", "fr-fr"),
+@pytest.mark.parametrize("lang,voice", [("zh-CN", "cmn-latn-pinyin"), ("sv-SE", "sv"), ("fr", "fr-fr"),
                                         ("ky", "ky"), ("tt", "tt")])
 def test_voices(lang, voice):
     assert espeak_voice(lang) == voice

@@ -32,6 +32,12 @@ def _emissions(models, sample):
     return lprobs.float().cpu().contiguous(), lengths.cpu()
 
 
+def _never_targets(dictionary: Dictionary) -> set:
+    """Classes the CTC head has but no target holds (fairseq-generate strips them from `H-`):
+    an undertrained model can still emit them."""
+    return {dictionary.eos(), dictionary.pad()}
+
+
 class _CtcDecoder:
     """What fairseq-generate calls (through task.inference_step): `generate`."""
 
@@ -51,7 +57,7 @@ class ViterbiDecoder(_CtcDecoder):
 
     def __init__(self, dictionary: Dictionary):
         self.blank = dictionary.bos()
-        self.symbols_to_strip_from_output = {dictionary.eos()}
+        self.symbols_to_strip_from_output = _never_targets(dictionary)
 
     def decode(self, lprobs: torch.Tensor, lengths: torch.Tensor) -> List[List[Hypothesis]]:
         best, path = lprobs.max(dim=-1)
@@ -83,7 +89,7 @@ class BeamSearchDecoder(_CtcDecoder):
         self.dictionary = dictionary
         self.blank = dictionary.bos()
         self.silence = dictionary.index("|") if "|" in dictionary.indices else None
-        self.symbols_to_strip_from_output = {dictionary.eos()}
+        self.symbols_to_strip_from_output = _never_targets(dictionary)
         with tempfile.TemporaryDirectory() as folder:
             self.decoder = ctc_decoder(
                 lexicon=lexicon,
