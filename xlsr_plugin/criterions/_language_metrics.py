@@ -95,7 +95,10 @@ def languages_in(logging_outputs: Iterable[dict]) -> List[str]:
 
 
 def reduce_language_metrics(logging_outputs: List[dict]) -> None:
-    """Log loss_<lang> (bits), accuracy_<lang> and code_ppl_<lang> for every language seen."""
+    """Log loss_<lang> (bits), accuracy_<lang> and code_ppl_<lang> for every language seen.
+
+    A language seen earlier but not since the meters were last reset (a log interval, an epoch)
+    shows nan: it had no frames there."""
     for lang in languages_in(logging_outputs):
         for stat in STATS:
             key = _key(lang, stat)
@@ -118,4 +121,8 @@ def _derived_ratio(numerator, denominator):
 
 
 def _derived_perplexity(key):
-    return lambda m: safe_round(code_perplexity(np.asarray(m[key].sum, dtype=np.float64)), 3)
+    def perplexity(meters):
+        counts = np.asarray(meters[key].sum, dtype=np.float64)
+        return safe_round(code_perplexity(counts), 3) if counts.sum() > 0 else float("nan")
+
+    return perplexity
