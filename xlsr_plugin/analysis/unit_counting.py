@@ -4,7 +4,6 @@ In pretraining the quantizer sees the feature encoder's output after ``layer_nor
 ``post_extract_proj`` (``dropout_features`` is the identity in eval mode), which is what
 ``Wav2Vec2Model.quantize`` computes; the quantizer in eval mode picks each group's argmax.
 """
-import argparse
 import logging
 import os
 import pickle
@@ -44,14 +43,13 @@ def load_quantizer_model(checkpoint: str, data: Optional[str] = None,
     from fairseq import checkpoint_utils
     from fairseq.models.wav2vec.wav2vec2 import Wav2Vec2Model
 
-    import xlsr_plugin  # noqa: F401  registers the ``xlsr`` model and task
+    # registers the ``xlsr`` model and task, and lets torch >= 2.6 (weights only) read the
+    # argparse.Namespace config of old-style checkpoints such as the official XLSR-53 one
+    import xlsr_plugin  # noqa: F401
 
     overrides = {"data": os.path.abspath(data)} if data else None
-    # torch >= 2.6 unpickles weights only; old-style fairseq checkpoints (the official XLSR-53
-    # one) keep their config as an argparse.Namespace, which is plain data
     try:
-        with torch.serialization.safe_globals([argparse.Namespace]):
-            state = checkpoint_utils.load_checkpoint_to_cpu(checkpoint, overrides)
+        state = checkpoint_utils.load_checkpoint_to_cpu(checkpoint, overrides)
     except pickle.UnpicklingError as e:
         raise ValueError(
             f"{checkpoint} holds objects that torch.load(weights_only=True) refuses; if you trust "

@@ -1,14 +1,12 @@
 """Task `xlsr_finetuning`: CTC fine-tuning of a wav2vec 2.0 family model (XLSR, or any stock or
 released wav2vec 2.0 checkpoint) on one language or many, and CTC decoding for `fairseq-generate`
 (Conneau et al. 2020, section 3.3)."""
-import argparse
 import logging
 import os
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import List, Optional
 
-import torch
 from fairseq.data import AddTargetDataset, Dictionary
 from fairseq.data.text_compressor import TextCompressionLevel, TextCompressor
 from fairseq.dataclass import ChoiceEnum
@@ -26,11 +24,6 @@ from xlsr_plugin.tasks._multilingual import MultilingualTaskMixin, check_support
 from xlsr_plugin.tasks.xlsr_pretraining import XlsrPretrainingConfig
 
 logger = logging.getLogger(__name__)
-
-# fairseq reads checkpoints with torch.load's default, weights_only=True since torch 2.6: allow
-# the two classes its checkpoints hold besides tensors (the argparse `args` of the released
-# wav2vec 2.0 / XLSR-53 files, the target dictionary of a fine-tuning task's state).
-torch.serialization.add_safe_globals([argparse.Namespace, Dictionary])
 
 CTC_DECODERS = ChoiceEnum(["viterbi", "beam"])
 
