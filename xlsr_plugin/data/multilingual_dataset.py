@@ -12,7 +12,7 @@ from xlsr_plugin.data.language_sampling import draw_epoch, epoch_draws, sampling
 logger = logging.getLogger(__name__)
 
 
-def _raw_audio(dataset) -> RawAudioDataset:
+def raw_audio(dataset) -> RawAudioDataset:
     """The RawAudioDataset under wrappers such as AddTargetDataset."""
     while not isinstance(dataset, RawAudioDataset):
         dataset = dataset.dataset
@@ -21,7 +21,7 @@ def _raw_audio(dataset) -> RawAudioDataset:
 
 def _num_tokens(dataset) -> np.ndarray:
     """RawAudioDataset.num_tokens for every item at once (cropped unless padding)."""
-    audio = _raw_audio(dataset)
+    audio = raw_audio(dataset)
     sizes = np.asarray(audio.sizes, dtype=np.int64)
     return sizes if audio.pad else np.minimum(sizes, audio.max_sample_size)
 
@@ -66,7 +66,7 @@ class MultilingualDataset(FairseqDataset):
             self.probabilities = sampling_probabilities(amounts, alpha)
             self.draws = epoch_draws(self.lengths, amounts, alpha)
         else:
-            self.probabilities = self.hours / max(self.hours.sum(), 1e-12)
+            self.probabilities = None  # only logged for resampled epochs
             self.draws = self.lengths
         self.seed = seed
         self.epoch = None

@@ -14,7 +14,7 @@ from xlsr_plugin.data.manifests import (
     manifest_path,
     split_and_languages,
 )
-from xlsr_plugin.data.multilingual_dataset import MultilingualDataset
+from xlsr_plugin.data.multilingual_dataset import MultilingualDataset, raw_audio
 
 logger = logging.getLogger(__name__)
 
@@ -72,12 +72,15 @@ class MultilingualTaskMixin:
             min_sample_size=self.cfg.min_sample_size,
             pad=task_cfg.labels is not None or task_cfg.enable_padding,
             normalize=task_cfg.normalize,
-            text_compression_level=getattr(TextCompressionLevel, str(self.cfg.text_compression_level)),
+            text_compression_level=self.text_compression_level(),
         )
+
+    def text_compression_level(self) -> TextCompressionLevel:
+        return getattr(TextCompressionLevel, str(self.cfg.text_compression_level))
 
     def combine_languages(self, split: str, datasets: "OrderedDict", alpha=None) -> MultilingualDataset:
         """One dataset over the languages; resampled with `alpha` on the training split."""
-        hours = [hours_of(self._audio_of(d)) for d in datasets.values()]
+        hours = [hours_of(raw_audio(d)) for d in datasets.values()]
         resample = alpha is not None and split == self.cfg.train_subset and len(datasets) > 1
         amounts = None
         if resample:
@@ -94,7 +97,3 @@ class MultilingualTaskMixin:
             alpha=alpha if resample else None,
             seed=self.cfg.seed,
         )
-
-    @staticmethod
-    def _audio_of(dataset):
-        return getattr(dataset, "dataset", dataset)

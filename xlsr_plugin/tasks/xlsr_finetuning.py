@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import List, Optional
 
 from fairseq.data import AddTargetDataset, Dictionary
-from fairseq.data.text_compressor import TextCompressionLevel, TextCompressor
+from fairseq.data.text_compressor import TextCompressor
 from fairseq.dataclass import ChoiceEnum
 from fairseq.tasks import register_task
 from fairseq.tasks.audio_finetuning import (
@@ -126,7 +126,7 @@ class XlsrFinetuningTask(MultilingualTaskMixin, AudioFinetuningTask):
 
     def _labelled(self, lang: str, base: str, task_cfg) -> AddTargetDataset:
         audio = self.load_language_audio(lang, base, task_cfg)
-        level = getattr(TextCompressionLevel, str(self.cfg.text_compression_level))
+        level = self.text_compression_level()
         labels = self._read_labels(lang, base, task_cfg.labels, audio.skipped_indices)
         compressor = TextCompressor(level=level)
         return AddTargetDataset(
