@@ -64,6 +64,12 @@ class LabelError(ManifestError):
     """Label files that do not line up with their manifest."""
 
 
+def _manifest_row(tsv: str, index: int) -> str:
+    """The audio path of the manifest's `index`-th utterance row (line index + 2)."""
+    with open(tsv, encoding="utf-8") as f:
+        return f.read().splitlines()[index + 1].split("\t", 1)[0]
+
+
 @register_task("xlsr_finetuning", dataclass=XlsrFinetuningConfig)
 class XlsrFinetuningTask(MultilingualTaskMixin, AudioFinetuningTask):
     """DATA/<lang>/<split>.tsv with <split>.<labels> of every language as one dataset whose
@@ -127,7 +133,7 @@ class XlsrFinetuningTask(MultilingualTaskMixin, AudioFinetuningTask):
     def _labelled(self, lang: str, base: str, task_cfg) -> AddTargetDataset:
         audio = self.load_language_audio(lang, base, task_cfg)
         level = self.text_compression_level()
-        labels = self._read_labels(lang, base, task_cfg.labels, audio.skipped_indices)
+        labels = self._read_labels(lang, base, task_cfg.labels, audio)
         compressor = TextCompressor(level=level)
         return AddTargetDataset(
             audio,
@@ -141,27 +147,28 @@ class XlsrFinetuningTask(MultilingualTaskMixin, AudioFinetuningTask):
             text_compression_level=level,
         )
 
-    def _read_labels(self, lang: str, base: str, labels: str, skipped) -> List[str]:
+    def _read_labels(self, lang: str, base: str, labels: str, audio) -> List[str]:
         """The label lines of the utterances the audio dataset kept, checked against the
-        manifest row by row."""
+        manifest row by row (the manifest, already read by `audio`, is read again only to name
+        the row of an error)."""
         tsv = manifest_path(self.cfg.data, lang, base)
         path = os.path.join(self.cfg.data, lang, f"{base}.{labels}")
         if not os.path.isfile(path):
             raise LabelError(f"language {lang!r}: label file {path} not found (for {tsv})")
-        with open(tsv, encoding="utf-8") as f:
-            rows = [line.split("\t", 1)[0] for line in f.read().splitlines()[1:] if line.strip()]
         with open(path, encoding="utf-8") as f:
             lines = f.read().splitlines()
-        for i, row in enumerate(rows):
-            if i >= len(lines) or not lines[i].strip():
-                raise LabelError(
-                    f"{tsv}, line {i + 2} ({row}): no label ({path} "
-                    + (f"has only {len(lines)} lines)" if i >= len(lines) else f"line {i + 1} is empty)")
-                )
-        if len(lines) > len(rows):
-            raise LabelError(f"{path}, line {len(rows) + 1}: a label with no utterance "
-                             f"({tsv} lists {len(rows)})")
-        kept = [line for i, line in enumerate(lines) if i not in skipped]
+        rows = len(audio) + len(audio.skipped_indices)
+        missing = next((i for i in range(rows) if i >= len(lines) or not lines[i].strip()), None)
+        if missing is not None:
+            raise LabelError(
+                f"{tsv}, line {missing + 2} ({_manifest_row(tsv, missing)}): no label ({path} "
+                + (f"has only {len(lines)} lines)" if missing >= len(lines)
+                   else f"line {missing + 1} is empty)")
+            )
+        if len(lines) > rows:
+            raise LabelError(f"{path}, line {rows + 1}: a label with no utterance "
+                             f"({tsv} lists {rows})")
+        kept = [line for i, line in enumerate(lines) if i not in audio.skipped_indices]
         self._log_unknown_symbols(path, kept)
         return kept
 
