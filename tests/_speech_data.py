@@ -1,10 +1,11 @@
 """Tiny DATA folders (layout of the README) of espeak-ng speech, for the pretraining tests."""
 import os
-import subprocess
 
 import numpy as np
 import soundfile as sf
-import soxr
+
+from xlsr_plugin.synthetic.speech import speaker_voices
+from xlsr_plugin.synthetic.speech import synthesize as synthesize_many
 
 # A few real words per language; the voices give different speakers.
 WORDS = {
@@ -12,17 +13,12 @@ WORDS = {
     "fi": ["kiitos", "kaupunki", "vuori", "vesi", "kirja", "aika", "yö", "talo"],
     "sw": ["habari", "asante", "mji", "mlima", "maji", "kitabu", "wakati", "usiku"],
 }
-VOICES = ["", "+f2", "+m3"]
+SPEAKERS = 3
 
 
-def synthesize(text: str, voice: str, sample_rate: int = 16000) -> np.ndarray:
-    wav = subprocess.run(
-        ["espeak-ng", "--stdout", "-s", "170", "-v", voice, text], check=True, capture_output=True
-    ).stdout
-    import io
-
-    audio, rate = sf.read(io.BytesIO(wav), dtype="float32")
-    return soxr.resample(audio, rate, sample_rate).astype(np.float32)
+def synthesize(text: str, voice: str) -> np.ndarray:
+    """One sentence as 16 kHz float32 speech."""
+    return synthesize_many([text], [voice])[0]
 
 
 def write_language(data: str, lang: str, splits: dict, seed: int = 0) -> None:
@@ -30,11 +26,11 @@ def write_language(data: str, lang: str, splits: dict, seed: int = 0) -> None:
     rng = np.random.default_rng(seed)
     audio_dir = os.path.join(data, lang, "audio")
     os.makedirs(audio_dir, exist_ok=True)
+    voices = speaker_voices(lang, SPEAKERS)
     for split, count in splits.items():
+        texts = [" ".join(rng.choice(WORDS[lang], size=3)) for _ in range(count)]
         rows = []
-        for i in range(count):
-            words = rng.choice(WORDS[lang], size=3)
-            audio = synthesize(" ".join(words), lang + VOICES[i % len(VOICES)])
+        for i, audio in enumerate(synthesize_many(texts, [voices[i % SPEAKERS] for i in range(count)])):
             name = f"{split}_{i:04d}.wav"
             sf.write(os.path.join(audio_dir, name), audio, 16000)
             rows.append(f"audio/{name}\t{len(audio)}")
