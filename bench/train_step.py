@@ -268,7 +268,7 @@ def parse_args():
                         "the datasheet's for known GPUs, and a matrix product measured at start)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS of each run (1: robust on shared cores)")
-    parser.add_argument("--workdir", default=None, help="default: a temporary folder")
+    parser.add_argument("--workdir", default=None, help="kept, data reused (default: a temporary folder, removed)")
     parser.add_argument("--separate-processes", action="store_true",
                         help="one fairseq-hydra-train process per run, stacks alternating run by run "
                         "(default: both stacks in one process, alternating update by update)")
@@ -292,8 +292,15 @@ def parse_args():
 
 def main():
     args = parse_args()
+    if args.workdir:
+        run(args, Path(args.workdir).resolve())
+    else:
+        with tempfile.TemporaryDirectory(prefix="xlsr_bench_train_") as work:
+            run(args, Path(work))
+
+
+def run(args, work: Path) -> None:
     langs = args.langs.split(",")
-    work = Path(args.workdir or tempfile.mkdtemp(prefix="xlsr_bench_train_")).resolve()
     data = work / (f"data_{args.audio}_{args.utterances}" + (f"_{args.seconds[0]}-{args.seconds[1]}s" if args.audio == "tones" else ""))
     make_data(data, langs, args)
     peaks = peak_flops(args)
@@ -316,7 +323,6 @@ def main():
               f"{plugin['audio_per_s'] / stock['audio_per_s']:.3f}  ({time.perf_counter() - start:.0f} s, "
               f"load average {os.getloadavg()[0]:.1f})", flush=True)
     report(results, args, peaks)
-
 
 if __name__ == "__main__":
     main()
