@@ -37,9 +37,11 @@ def _lines(path):
 
 def test_resume_continues_exactly_as_uninterrupted_run(pretraining_data, tmp_path):
     # 4 batches per epoch at this batch size: k=3 stops mid-epoch, 2k=6 ends in epoch 2. The
-    # uninterrupted run also keeps its checkpoint at k, the weights of a second run of k updates.
+    # uninterrupted run also keeps its checkpoint at k, the weights of a second run of k updates;
+    # the stopped run keeps the lr schedule of 2k updates, as an interrupted run would.
     k = 3
-    keep = ("checkpoint.save_interval_updates=3", "checkpoint.keep_interval_updates=-1")
+    keep = (f"checkpoint.save_interval_updates={k}", "checkpoint.keep_interval_updates=-1",
+            f"+lr_scheduler.total_num_update={2 * k}")
     whole = train_tiny(pretraining_data, tmp_path / "whole", 2 * k, *keep, record=True)
     first = train_tiny(pretraining_data, tmp_path / "resumed", k, *keep, record=True)
     assert len(_lines(first.batches)) == k
