@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Set
 
-from manifests._common import (RATE, Item, Job, Report, atomic_write_text, remove_partial,
-                               run_jobs, write_tsv)
+from manifests._common import (RATE, Item, Job, Report, atomic_write_text, progress,
+                               refuse_shorten, remove_partial, run_jobs, write_tsv)
 from manifests._fewshot import fewshot_name, nested_subsets
-from manifests._labels import (espeak_voice, letters, normalize_words, phonemize,
-                               write_language_dicts, write_union_dicts)
+from manifests._labels import (UNKNOWN_SPEECH, espeak_voice, letters, normalize_words,
+                               phonemize, write_language_dicts, write_union_dicts)
+from manifests._provenance import remove_stale
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ class Options:
     phonemes: bool = True
     fewshot_hours: Sequence[float] = (1.0, 10.0)
     seed: int = 1
+    band_limit: Optional[int] = None  # Hz: audio above it is band-limited to it (BABEL: 8000)
 
 
 class Row(NamedTuple):
@@ -59,11 +61,12 @@ def convert_splits(lang: str, splits: Mapping[str, Sequence[Item]], opts: Option
                 stats.skipped["empty_text"] += 1
                 continue
             jobs.append(Job(item.src, str(audio_dir / f"{item.uid}.flac"), *bounds,
-                            item.start, item.end))
+                            item.start, item.end, opts.band_limit))
             owners.append((split, item, words))
+    refuse_shorten({job.src for job in jobs})
     rows = {split: [] for split in splits}
-    for (split, item, words), (path, frames, reason) in zip(owners,
-                                                           run_jobs(jobs, opts.workers)):
+    results = run_jobs(jobs, opts.workers, f"{lang}: converting")
+    for (split, item, words), (path, frames, reason) in zip(owners, results):
         if reason:
             report.split(lang, split).skipped[reason] += 1
         else:
@@ -79,13 +82,35 @@ def add_phonemes(lang: str, rows: Dict[str, List[Row]], report: Report) -> bool:
         logger.warning("espeak-ng has no voice for %s: no .phn files for it", lang)
         return False
     sentences = sorted({r.words for split_rows in rows.values() for r in split_rows})
-    phones = dict(zip(sentences, phonemize(sentences, voice)))
+    phones = dict(zip(sentences, phonemize_sentences(sentences, voice, lang)))
     for split in rows:
         keep = [r._replace(phones=phones[r.words]) for r in rows[split] if phones[r.words]]
         if len(keep) < len(rows[split]):
             report.split(lang, split).skipped["no_phonemes"] += len(rows[split]) - len(keep)
         rows[split] = keep
     return True
+
+
+def phonemize_sentences(sentences: Sequence[str], voice: str, lang: str = "",
+                        batch: int = 2000) -> List[str]:
+    """``phonemize`` in batches (with a progress bar), ``UNKNOWN_SPEECH`` kept as a unit of
+    its own between the phones of the words around it."""
+    fragments = sorted({f.strip() for s in sentences for f in s.split(UNKNOWN_SPEECH)} - {""})
+    phones = {}
+    with progress(len(fragments), f"{lang}: phonemizing", "sentence") as bar:
+        for first in range(0, len(fragments), batch):
+            chunk = fragments[first:first + batch]
+            phones.update(zip(chunk, phonemize(chunk, voice)))
+            bar.update(len(chunk))
+    out = []
+    for sentence in sentences:
+        units = []
+        for k, fragment in enumerate(sentence.split(UNKNOWN_SPEECH)):
+            units += ([UNKNOWN_SPEECH] if k else []) + [phones.get(fragment.strip(), "")]
+        # no phones at all (espeak-ng read nothing) stays '' and is counted as no_phonemes
+        out.append(" | ".join(u for u in units if u) if any(
+            u and u != UNKNOWN_SPEECH for u in units) else "")
+    return out
 
 
 def write_split(lang_dir: Path, split: str, rows: Sequence[Row], report_stats,
@@ -129,6 +154,7 @@ def prepare_language(lang: str, splits: Mapping[str, Sequence[Item]], opts: Opti
     rows = convert_splits(lang, splits, opts, report)
     with_phones = opts.phonemes and add_phonemes(lang, rows, report)
     lang_dir = Path(opts.dest) / lang
+    remove_stale(lang_dir)
     for split in sorted(rows):
         write_split(lang_dir, split, rows[split], report.split(lang, split), True, with_phones)
     if "train" in rows:
