@@ -45,8 +45,7 @@ def words(text: str) -> List[str]:
     return text.split()
 
 
-UNITS = {"phone": phones, "char": characters_and_boundaries, "char_no_boundary": characters,
-         "word": words}
+UNITS = {"phone": phones, "char": characters_and_boundaries, "word": words}
 
 
 @dataclass
