@@ -8,6 +8,7 @@ import argparse
 import logging
 import os
 import sys
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Set
@@ -131,20 +132,34 @@ def write_fewshot(lang: str, train: Sequence[Row], opts: Options, report: Report
                   official: Optional[Mapping[str, Set[str]]] = None,
                   with_phones: bool = False) -> None:
     """Official subsets (name -> uids) as given; the ``--fewshot-hours`` not covered by them
-    drawn speaker-balanced and nested from ``train``."""
+    drawn speaker-balanced and nested, inside the smallest official subset that is larger
+    (BABEL's 1 h inside its Limited LP 10 h), else from ``train``."""
     lang_dir = Path(opts.dest) / lang
     subsets = {name: [r for r in train if r.item.uid in uids]
                for name, uids in (official or {}).items()}
-    hours = [h for h in opts.fewshot_hours if fewshot_name(h) not in subsets]
-    drawn = nested_subsets([r.item.speaker for r in train], [r.frames for r in train], hours,
-                           opts.seed)
-    for h, (indices, frames) in drawn.items():
-        if frames < h * 3600 * RATE:
-            logger.warning("%s: train has %.2f h, less than the %g h of %s: it takes all of it",
-                           lang, frames / RATE / 3600, h, fewshot_name(h))
-        subsets[fewshot_name(h)] = [train[i] for i in indices]
+    pools = defaultdict(list)
+    for h in opts.fewshot_hours:
+        if fewshot_name(h) not in subsets:
+            pools[_smallest_above(subsets, h * 3600 * RATE)].append(h)
+    drawn_sets = {}
+    for pool_name, hours in sorted(pools.items(), key=lambda kv: kv[0] or ""):
+        pool = subsets[pool_name] if pool_name else list(train)
+        drawn = nested_subsets([r.item.speaker for r in pool], [r.frames for r in pool], hours,
+                               opts.seed)
+        for h, (indices, frames) in drawn.items():
+            if frames < h * 3600 * RATE:
+                logger.warning("%s: train has %.2f h, less than the %g h of %s: it takes all "
+                               "of it", lang, frames / RATE / 3600, h, fewshot_name(h))
+            drawn_sets[fewshot_name(h)] = [pool[i] for i in indices]
+    subsets.update(drawn_sets)
     for name in sorted(subsets):
         write_split(lang_dir, name, subsets[name], report.split(lang, name), True, with_phones)
+
+
+def _smallest_above(subsets: Mapping[str, Sequence[Row]], frames: float) -> Optional[str]:
+    sizes = {name: sum(r.frames for r in rows) for name, rows in subsets.items()}
+    larger = [name for name, size in sizes.items() if size >= frames]
+    return min(larger, key=lambda name: (sizes[name], name), default=None)
 
 
 def prepare_language(lang: str, splits: Mapping[str, Sequence[Item]], opts: Options,

@@ -138,6 +138,9 @@ def split_valid(train: List[Item], fraction: float, seed: int,
     random.Random(seed).shuffle(candidates)
     n = min(len(candidates), len(people) - 1, max(1, round(fraction * len(people))))
     valid = set(candidates[:n]) if fraction > 0 else set()
+    if not valid:
+        logger.warning("no training speaker held out as valid (%d speakers, --valid-percent "
+                       "%g): valid is empty", len(people), fraction)
     return ([it for it in train if held_out_person(it) not in valid],
             [it for it in train if held_out_person(it) in valid])
 

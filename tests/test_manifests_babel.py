@@ -78,7 +78,8 @@ def test_limited_lp_list_is_train_10h(prepared):
     rows, _ = check_split(dest / "ka", "train_10h")
     sub_train = {p.stem for p in (root / "conversational/sub-train/transcription").iterdir()}
     assert stems(rows) == sub_train and len(rows) == SEGMENTS
-    check_split(dest / "ka", "train_5s")  # other sizes are drawn
+    drawn, _ = check_split(dest / "ka", "train_5s")  # other sizes drawn, inside the official
+    assert {p for p, _ in drawn} < {p for p, _ in rows}
 
 
 def test_utterances_are_the_segments_with_unknown_speech(prepared):
