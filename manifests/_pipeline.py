@@ -105,12 +105,14 @@ def phonemize_sentences(sentences: Sequence[str], voice: str, lang: str = "",
             bar.update(len(chunk))
     out = []
     for sentence in sentences:
+        pieces = sentence.split(UNKNOWN_SPEECH)
         units = []
-        for k, fragment in enumerate(sentence.split(UNKNOWN_SPEECH)):
+        for k, fragment in enumerate(pieces):
             units += ([UNKNOWN_SPEECH] if k else []) + [phones.get(fragment.strip(), "")]
-        # no phones at all (espeak-ng read nothing) stays '' and is counted as no_phonemes
-        out.append(" | ".join(u for u in units if u) if any(
-            u and u != UNKNOWN_SPEECH for u in units) else "")
+        read = any(u and u != UNKNOWN_SPEECH for u in units)
+        has_words = any(piece.strip() for piece in pieces)
+        # words that espeak-ng read as nothing give '' (counted as no_phonemes)
+        out.append(" | ".join(u for u in units if u) if read or not has_words else "")
     return out
 
 
