@@ -5,7 +5,9 @@ import re
 
 import pytest
 import torch
-from fairseq.dataclass.utils import convert_namespace_to_omegaconf
+from fairseq.dataclass.configs import CommonConfig
+from fairseq.models.wav2vec.wav2vec2 import Wav2Vec2Config
+from fairseq.tasks.audio_pretraining import AudioPretrainingConfig
 from omegaconf import OmegaConf
 
 from test_finetuning_e2e import (SPLITS, check_generate_output, finetune, generate,
@@ -21,9 +23,16 @@ OLD_TASK_KEYS = {
 
 
 def as_cfg_dict_checkpoint(argparse_checkpoint, path):
-    """The xlsr_53_56k.pt layout: `args` None, `cfg` a plain dict with the old task keys."""
+    """The xlsr_53_56k.pt layout: `args` None, `cfg` a plain dict with the old task keys.
+    (Built from the dataclasses, not with convert_namespace_to_omegaconf, whose Hydra call
+    fails once another test has initialized Hydra.)"""
     state = torch.load(argparse_checkpoint, weights_only=False)
-    cfg = OmegaConf.to_container(convert_namespace_to_omegaconf(state["args"]))
+    args = state["args"]
+    sections = {"common": CommonConfig, "model": Wav2Vec2Config, "task": AudioPretrainingConfig}
+    cfg = {name: OmegaConf.to_container(OmegaConf.structured(dc.from_namespace(args)),
+                                        enum_to_str=True)
+           for name, dc in sections.items()}
+    cfg["model"]["_name"], cfg["task"]["_name"] = "wav2vec2", "audio_pretraining"
     cfg["task"].update(OLD_TASK_KEYS)
     state.update(args=None, cfg=cfg)
     torch.save(state, path)

@@ -4,7 +4,6 @@ import pytest
 import torch
 from fairseq import options
 from fairseq.data import Dictionary
-from fairseq.dataclass.utils import convert_namespace_to_omegaconf
 from fairseq.logging import metrics
 from fairseq.scoring import build_scorer
 
@@ -66,7 +65,7 @@ def test_cer_without_word_boundaries_on_request():
     args = options.parse_args_and_arch(parser, [
         "DATA", "--task", "audio_pretraining", "--scoring", "cer",
         "--cer-ignore-word-boundaries"])
-    cer = build_scorer(convert_namespace_to_omegaconf(args).scoring, None)
+    cer = build_scorer(args, None)  # as fairseq's registry builds it from an argparse namespace
     cer.add_string("k i s s a | t a l o |", "k i s s a t a l o |")  # a merge is free here
     cer.add_string("k i s s a |", "k i s a |")                      # 1 deletion
     assert cer.score() == pytest.approx(100.0 * 1 / 14)
