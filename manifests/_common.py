@@ -2,6 +2,7 @@
 import logging
 import multiprocessing
 import os
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,12 +11,13 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 import soundfile as sf
 import soxr
+from tqdm import tqdm
 
 logger = logging.getLogger(__name__)
 
 RATE = 16000
 SKIP_REASONS = ("missing", "unreadable", "truncated", "too_short", "too_long", "empty_text",
-                "no_speech", "no_phonemes")
+                "no_speech", "no_phonemes", "shares_dev_test")
 # A decoded length this far below the header's frame count means a cut-off file (MP3 headers
 # are estimates, hence the slack).
 _TRUNCATED = 0.95
@@ -41,6 +43,7 @@ class Job:
     max_frames: int
     start: Optional[float] = None
     end: Optional[float] = None
+    band_limit: Optional[int] = None  # Hz: resampled to this rate first when above it
 
 
 def _length_reason(frames: int, job: Job) -> Optional[str]:
@@ -84,9 +87,10 @@ def convert(job: Job) -> Tuple[Optional[str], int, Optional[str]]:
     expected = info.frames if job.start is None else int((job.end - job.start) * info.samplerate)
     if len(audio) == 0 or len(audio) < _TRUNCATED * expected:
         return None, 0, "truncated" if len(audio) else "unreadable"
-    in_place = job.start is None and info.samplerate == RATE and info.channels == 1
+    in_place = job.start is None and info.samplerate == RATE and info.channels == 1 and (
+        job.band_limit is None or job.band_limit >= RATE)
     if not in_place:
-        audio = _to_16k_mono(audio, info.samplerate)
+        audio = _to_16k_mono(audio, info.samplerate, job.band_limit)
     reason = _length_reason(len(audio), job)
     if reason:
         return None, 0, reason
@@ -96,8 +100,11 @@ def convert(job: Job) -> Tuple[Optional[str], int, Optional[str]]:
     return job.dst, len(audio), None
 
 
-def _to_16k_mono(audio: np.ndarray, rate: int) -> np.ndarray:
+def _to_16k_mono(audio: np.ndarray, rate: int,
+                 band_limit: Optional[int] = None) -> np.ndarray:
     mono = audio.mean(axis=1) if audio.shape[1] > 1 else audio[:, 0]
+    if band_limit and rate > band_limit:  # as Kaldi's `sox ... -r 8000`: the same bandwidth
+        mono, rate = soxr.resample(mono, rate, band_limit), band_limit  # as the other files
     if rate != RATE:
         mono = soxr.resample(mono, rate, RATE)
     return np.clip(mono, -1.0, 1.0)
@@ -110,13 +117,62 @@ def _write_flac(dst: str, audio: np.ndarray) -> None:
     os.replace(tmp, dst)
 
 
-def run_jobs(jobs: Sequence[Job], workers: int) -> List[Tuple[Optional[str], int, Optional[str]]]:
+def progress(total: int, desc: str, unit: str) -> tqdm:
+    """A tqdm bar with rate and ETA on stderr; silent when stderr is not a terminal (logs)."""
+    return tqdm(total=total, desc=desc, unit=unit, dynamic_ncols=True,
+                disable=not sys.stderr.isatty())
+
+
+def run_jobs(jobs: Sequence[Job], workers: int,
+             desc: str = "converting") -> List[Tuple[Optional[str], int, Optional[str]]]:
     """``convert`` every job, in ``workers`` processes; results in job order."""
-    if workers <= 1 or len(jobs) < 2:
-        return [convert(job) for job in jobs]
-    chunk = max(1, min(32, len(jobs) // (4 * workers)))
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        return list(pool.imap(convert, jobs, chunksize=chunk))
+    results = []
+    with progress(len(jobs), desc, "file") as bar:
+        if workers <= 1 or len(jobs) < 2:
+            for job in jobs:
+                results.append(convert(job))
+                bar.update()
+            return results
+        chunk = max(1, min(32, len(jobs) // (4 * workers)))
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for result in pool.imap(convert, jobs, chunksize=chunk):
+                results.append(result)
+                bar.update()
+    return results
+
+
+SPHERE_MAGIC = b"NIST_1A"
+
+
+def sphere_coding(path) -> Optional[str]:
+    """The ``sample_coding`` of a NIST Sphere header (``pcm``, ``ulaw``,
+    ``pcm,embedded-shorten-v2.00``...); None for another format or a header without it."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(1024)
+    except OSError:
+        return None
+    if not head.startswith(SPHERE_MAGIC):
+        return None
+    for line in head.decode("ascii", errors="replace").splitlines():
+        fields = line.split()
+        if len(fields) >= 3 and fields[0] == "sample_coding":
+            return fields[2]
+    return None
+
+
+def refuse_shorten(paths: Iterable[str]) -> None:
+    """Stop before converting when a Sphere file is shorten-compressed: libsndfile reads PCM,
+    u-law and A-law Sphere only, so every such file would be counted unreadable."""
+    shortened = sorted({p for p in paths if p.lower().endswith(".sph")
+                        and "shorten" in (sphere_coding(p) or "")})
+    if shortened:
+        raise ValueError(
+            f"{len(shortened)} NIST Sphere files are shorten-compressed (sample_coding "
+            f"{sphere_coding(shortened[0])}), which libsndfile cannot decode, e.g. "
+            f"{shortened[0]}. Decompress them first with sph2pipe (Kaldi's tools/, or LDC), "
+            f"keeping names and folders: `sph2pipe -f sph IN.sph OUT.sph` (PCM Sphere), "
+            f"then run this script on the decompressed copy.")
 
 
 def remove_partial(folder) -> int:

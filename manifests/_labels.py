@@ -14,11 +14,21 @@ logger = logging.getLogger(__name__)
 _APOSTROPHES = {"\u2019": "'", "\u02bc": "\u02bc", "`": "'"}
 _HYPHENS = {"\u2010": "-", "\u2011": "-"}
 LABEL_KINDS = ("ltr", "phn")
+# Speech no one could transcribe (BABEL's `(())`, `<foreign>`...): one label unit of its own in
+# .wrd, .ltr and .phn, left out of PER and CER as ESPnet's non-linguistic symbols are. Not
+# fairseq's `<unk>`, which every Dictionary already holds.
+UNKNOWN_SPEECH = "<unk-speech>"
 
 
 def normalize_words(text: str, lang: str = "") -> str:
     """NFKC, lowercase (Turkish dotted/dotless i kept apart), punctuation and symbols removed
-    except apostrophes and hyphens between two letters (``l'eau``, ``Hämeen-linna``)."""
+    except apostrophes and hyphens between two letters (``l'eau``, ``Hämeen-linna``);
+    ``UNKNOWN_SPEECH`` kept as a word."""
+    pieces = [_normalize_plain(piece, lang) for piece in text.split(UNKNOWN_SPEECH)]
+    return " ".join(f" {UNKNOWN_SPEECH} ".join(pieces).split())
+
+
+def _normalize_plain(text: str, lang: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     text = "".join(_APOSTROPHES.get(c, _HYPHENS.get(c, c)) for c in text)
     if lang in ("tr", "az", "tt", "crh"):
@@ -41,8 +51,12 @@ def _is_word_char(c: str) -> bool:
 
 
 def letters(words: str) -> str:
-    """fairseq's libri_labels letters: ``a b | c d |``."""
-    return " ".join(words.replace(" ", "|")) + " |"
+    """fairseq's libri_labels letters: ``a b | c d |`` (``UNKNOWN_SPEECH`` one unit)."""
+    units = []
+    for word in words.split():
+        units += [word] if word == UNKNOWN_SPEECH else list(word)
+        units.append("|")
+    return " ".join(units)
 
 
 def espeak_voice(lang: str) -> Optional[str]:
@@ -113,7 +127,10 @@ def write_union_dicts(dest: Path) -> Dict[str, int]:
             for line in lang_dict.read_text(encoding="utf-8").splitlines():
                 symbol, n = line.rsplit(" ", 1)
                 counts[symbol] += int(n)
+        union = Path(dest) / f"dict.{kind}.txt"
         if counts:
-            write_dict(Path(dest) / f"dict.{kind}.txt", counts)
+            write_dict(union, counts)
             sizes[kind] = len(counts)
+        elif union.exists():  # no language has these labels any more
+            union.unlink()
     return sizes

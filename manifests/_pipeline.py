@@ -8,15 +8,17 @@ import argparse
 import logging
 import os
 import sys
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Set
 
-from manifests._common import (RATE, Item, Job, Report, atomic_write_text, remove_partial,
-                               run_jobs, write_tsv)
+from manifests._common import (RATE, Item, Job, Report, atomic_write_text, progress,
+                               refuse_shorten, remove_partial, run_jobs, write_tsv)
 from manifests._fewshot import fewshot_name, nested_subsets
-from manifests._labels import (espeak_voice, letters, normalize_words, phonemize,
-                               write_language_dicts, write_union_dicts)
+from manifests._labels import (UNKNOWN_SPEECH, espeak_voice, letters, normalize_words,
+                               phonemize, write_language_dicts, write_union_dicts)
+from manifests._provenance import remove_stale
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +33,7 @@ class Options:
     phonemes: bool = True
     fewshot_hours: Sequence[float] = (1.0, 10.0)
     seed: int = 1
+    band_limit: Optional[int] = None  # Hz: audio above it is band-limited to it (BABEL: 8000)
 
 
 class Row(NamedTuple):
@@ -59,11 +62,12 @@ def convert_splits(lang: str, splits: Mapping[str, Sequence[Item]], opts: Option
                 stats.skipped["empty_text"] += 1
                 continue
             jobs.append(Job(item.src, str(audio_dir / f"{item.uid}.flac"), *bounds,
-                            item.start, item.end))
+                            item.start, item.end, opts.band_limit))
             owners.append((split, item, words))
+    refuse_shorten({job.src for job in jobs})
     rows = {split: [] for split in splits}
-    for (split, item, words), (path, frames, reason) in zip(owners,
-                                                           run_jobs(jobs, opts.workers)):
+    results = run_jobs(jobs, opts.workers, f"{lang}: converting")
+    for (split, item, words), (path, frames, reason) in zip(owners, results):
         if reason:
             report.split(lang, split).skipped[reason] += 1
         else:
@@ -79,13 +83,37 @@ def add_phonemes(lang: str, rows: Dict[str, List[Row]], report: Report) -> bool:
         logger.warning("espeak-ng has no voice for %s: no .phn files for it", lang)
         return False
     sentences = sorted({r.words for split_rows in rows.values() for r in split_rows})
-    phones = dict(zip(sentences, phonemize(sentences, voice)))
+    phones = dict(zip(sentences, phonemize_sentences(sentences, voice, lang)))
     for split in rows:
         keep = [r._replace(phones=phones[r.words]) for r in rows[split] if phones[r.words]]
         if len(keep) < len(rows[split]):
             report.split(lang, split).skipped["no_phonemes"] += len(rows[split]) - len(keep)
         rows[split] = keep
     return True
+
+
+def phonemize_sentences(sentences: Sequence[str], voice: str, lang: str = "",
+                        batch: int = 2000) -> List[str]:
+    """``phonemize`` in batches (with a progress bar), ``UNKNOWN_SPEECH`` kept as a unit of
+    its own between the phones of the words around it."""
+    fragments = sorted({f.strip() for s in sentences for f in s.split(UNKNOWN_SPEECH)} - {""})
+    phones = {}
+    with progress(len(fragments), f"{lang}: phonemizing", "sentence") as bar:
+        for first in range(0, len(fragments), batch):
+            chunk = fragments[first:first + batch]
+            phones.update(zip(chunk, phonemize(chunk, voice)))
+            bar.update(len(chunk))
+    out = []
+    for sentence in sentences:
+        pieces = sentence.split(UNKNOWN_SPEECH)
+        units = []
+        for k, fragment in enumerate(pieces):
+            units += ([UNKNOWN_SPEECH] if k else []) + [phones.get(fragment.strip(), "")]
+        read = any(u and u != UNKNOWN_SPEECH for u in units)
+        has_words = any(piece.strip() for piece in pieces)
+        # words that espeak-ng read as nothing give '' (counted as no_phonemes)
+        out.append(" | ".join(u for u in units if u) if read or not has_words else "")
+    return out
 
 
 def write_split(lang_dir: Path, split: str, rows: Sequence[Row], report_stats,
@@ -106,20 +134,34 @@ def write_fewshot(lang: str, train: Sequence[Row], opts: Options, report: Report
                   official: Optional[Mapping[str, Set[str]]] = None,
                   with_phones: bool = False) -> None:
     """Official subsets (name -> uids) as given; the ``--fewshot-hours`` not covered by them
-    drawn speaker-balanced and nested from ``train``."""
+    drawn speaker-balanced and nested, inside the smallest official subset that is larger
+    (BABEL's 1 h inside its Limited LP 10 h), else from ``train``."""
     lang_dir = Path(opts.dest) / lang
     subsets = {name: [r for r in train if r.item.uid in uids]
                for name, uids in (official or {}).items()}
-    hours = [h for h in opts.fewshot_hours if fewshot_name(h) not in subsets]
-    drawn = nested_subsets([r.item.speaker for r in train], [r.frames for r in train], hours,
-                           opts.seed)
-    for h, (indices, frames) in drawn.items():
-        if frames < h * 3600 * RATE:
-            logger.warning("%s: train has %.2f h, less than the %g h of %s: it takes all of it",
-                           lang, frames / RATE / 3600, h, fewshot_name(h))
-        subsets[fewshot_name(h)] = [train[i] for i in indices]
+    pools = defaultdict(list)
+    for h in opts.fewshot_hours:
+        if fewshot_name(h) not in subsets:
+            pools[_smallest_above(subsets, h * 3600 * RATE)].append(h)
+    drawn_sets = {}
+    for pool_name, hours in sorted(pools.items(), key=lambda kv: kv[0] or ""):
+        pool = subsets[pool_name] if pool_name else list(train)
+        drawn = nested_subsets([r.item.speaker for r in pool], [r.frames for r in pool], hours,
+                               opts.seed)
+        for h, (indices, frames) in drawn.items():
+            if frames < h * 3600 * RATE:
+                logger.warning("%s: train has %.2f h, less than the %g h of %s: it takes all "
+                               "of it", lang, frames / RATE / 3600, h, fewshot_name(h))
+            drawn_sets[fewshot_name(h)] = [pool[i] for i in indices]
+    subsets.update(drawn_sets)
     for name in sorted(subsets):
         write_split(lang_dir, name, subsets[name], report.split(lang, name), True, with_phones)
+
+
+def _smallest_above(subsets: Mapping[str, Sequence[Row]], frames: float) -> Optional[str]:
+    sizes = {name: sum(r.frames for r in rows) for name, rows in subsets.items()}
+    larger = [name for name, size in sizes.items() if size >= frames]
+    return min(larger, key=lambda name: (sizes[name], name), default=None)
 
 
 def prepare_language(lang: str, splits: Mapping[str, Sequence[Item]], opts: Options,
@@ -129,6 +171,7 @@ def prepare_language(lang: str, splits: Mapping[str, Sequence[Item]], opts: Opti
     rows = convert_splits(lang, splits, opts, report)
     with_phones = opts.phonemes and add_phonemes(lang, rows, report)
     lang_dir = Path(opts.dest) / lang
+    remove_stale(lang_dir)
     for split in sorted(rows):
         write_split(lang_dir, split, rows[split], report.split(lang, split), True, with_phones)
     if "train" in rows:

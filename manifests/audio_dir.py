@@ -19,6 +19,7 @@ if __package__ in (None, ""):  # run as a file: make the repository root importa
 from manifests._common import Item, Report  # noqa: E402
 from manifests._pipeline import (Options, add_common_args, convert_splits,  # noqa: E402
                                  options_from_args, run_cli, write_split)
+from manifests._provenance import claim_languages, remove_stale  # noqa: E402
 
 EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".sph")
 
@@ -42,6 +43,7 @@ def prepare_audio_dir(root, lang: str, opts: Options, valid_percent: float = 0.0
         raise ValueError(f"--lang must be a language code without underscore, got {lang!r}")
     report = Report()
     lang_dir = Path(opts.dest) / lang
+    claim_languages(opts.dest, {lang: f"audio folder {Path(root).resolve()}"})
     rows = convert_splits(lang, {"train": list_audio(root, lang_dir)}, opts, report,
                           labeled=False)["train"]
     order = list(range(len(rows)))
@@ -51,6 +53,7 @@ def prepare_audio_dir(root, lang: str, opts: Options, valid_percent: float = 0.0
     held = set(order[:n_valid])
     splits = {"train": [r for i, r in enumerate(rows) if i not in held],
               "valid": [r for i, r in enumerate(rows) if i in held]}
+    remove_stale(lang_dir)
     for split, split_rows in splits.items():
         write_split(lang_dir, split, split_rows, report.split(lang, split), labeled=False)
     return report

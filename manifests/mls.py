@@ -22,6 +22,7 @@ if __package__ in (None, ""):  # run as a file: make the repository root importa
 from manifests._common import Item, Report  # noqa: E402
 from manifests._pipeline import (Options, add_common_args, finish, options_from_args,  # noqa: E402
                                  prepare_language, run_cli)
+from manifests._provenance import claim_languages  # noqa: E402
 from manifests.commonvoice import select  # noqa: E402
 from manifests.languages import MLS_LANGUAGES  # noqa: E402
 
@@ -84,7 +85,9 @@ def prepare_mls(root, langs: Optional[Sequence[str]], opts: Options) -> Report:
     names = {name: code for name, code in MLS_LANGUAGES.items()}
     requested = [names.get(lang, lang) for lang in (langs or [])]
     report = Report()
-    for lang, folder in select(available, requested, "MLS").items():
+    chosen = select(available, requested, "MLS")
+    claim_languages(opts.dest, {lang: f"MLS {folder.name}" for lang, folder in chosen.items()})
+    for lang, folder in chosen.items():
         splits = {split: read_split(folder / name) for split, name in SPLITS.items()}
         prepare_language(lang, splits, opts, report, limited_supervision(folder / "train"))
     finish(opts.dest)

@@ -46,7 +46,7 @@ def test_recipe_has_official_values(recipe):
 
 def test_labels_choose_units_and_best_checkpoint_metric():
     phn = compose_ctc()
-    assert (phn.task.labels, phn.checkpoint.best_checkpoint_metric) == ("phn", "uer")
+    assert (phn.task.labels, phn.checkpoint.best_checkpoint_metric) == ("phn", "per")
     ltr = compose_ctc("labels=ltr", "task.langs=[fi,sw]")
     assert (ltr.task.labels, ltr.checkpoint.best_checkpoint_metric) == ("ltr", "wer")
     assert list(ltr.task.langs) == ["fi", "sw"]

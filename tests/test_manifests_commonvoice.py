@@ -9,7 +9,7 @@ import pytest
 
 from _manifest_checks import REPO, check_dicts, check_fewshot, check_split, read_tsv
 from manifests._labels import normalize_words
-from manifests.commonvoice import main, prepare_commonvoice
+from manifests.commonvoice import find_locales, main, prepare_commonvoice
 from manifests._pipeline import Options
 from xlsr_plugin.synthetic import make_commonvoice_release
 
@@ -19,7 +19,7 @@ HOURS = {"train_5s": 5 / 3600, "train_10s": 10 / 3600}
 @pytest.fixture(scope="module")
 def release(tmp_path_factory):
     root = tmp_path_factory.mktemp("cv") / "cv-corpus"
-    summary = make_commonvoice_release(root, {"fi": 10}, seed=0, broken=True)
+    summary = make_commonvoice_release(root, {"fi": 10}, seed=0, broken=True, overlap=True)
     summary.update(make_commonvoice_release(root, {"sv-SE": 6}, seed=1, sample_rate=32000,
                                             old_header=True))
     return root, summary
@@ -78,8 +78,70 @@ def test_use_validated(release, tmp_path):
     opts = Options(dest=tmp_path, workers=1, phonemes=False, fewshot_hours=[])
     report = prepare_commonvoice(root, ["fi"], opts, use_validated=True)
     fi = summary["fi"]
-    assert report.stats[("fi", "train")].kept == fi["train"] + fi["validated_only"] + 1
+    train = report.stats[("fi", "train")]
+    assert train.kept == fi["train"] + fi["validated_only"] + 1
+    assert train.skipped["shares_dev_test"] == fi["overlapping"] == 4
+    assert "shares_dev_test" in report.format()
     assert not (tmp_path / "sv").exists() and not (tmp_path / "fi" / "train.phn").exists()
+    # No sentence and no speaker of dev or test in train (CorporaCreator's guarantee).
+    rows = validated_rows(root / "fi")
+    words = {split: {normalize_words(rows[u]["sentence"], "fi") for u in uids(tmp_path, split)}
+             for split in ("train", "valid", "test")}
+    speakers = {split: {rows[u]["client_id"] for u in uids(tmp_path, split)}
+                for split in ("train", "valid", "test")}
+    for held in ("valid", "test"):
+        assert words[held] and not words["train"] & words[held]
+        assert speakers[held] and not speakers["train"] & speakers[held]
+
+
+def validated_rows(locale_dir):
+    with open(locale_dir / "validated.tsv", encoding="utf-8", newline="") as f:
+        return {Path(r["path"]).stem: r for r in
+                csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)}
+
+
+def uids(dest, split, lang="fi"):
+    return [Path(p).stem for p, _ in read_tsv(dest / lang / f"{split}.tsv")[1]]
+
+
+def test_delta_release_is_refused(tmp_path, capsys):
+    root = tmp_path / "cv-corpus-12.0-delta-2022-12-07"
+    make_commonvoice_release(root, {"fi": 3}, delta=True)
+    with pytest.raises(SystemExit) as err:
+        main(["--root", str(root), "--dest", str(tmp_path / "data"), "--workers", "1"])
+    assert err.value.code == 2
+    message = capsys.readouterr().err
+    assert f"{root / 'fi'} has no train.tsv, dev.tsv, test.tsv" in message
+    assert "delta release" in message
+    assert not (tmp_path / "data").exists()
+
+
+def test_cantonese_twice_is_refused_unless_one_is_named(tmp_path, capsys):
+    root = tmp_path / "cv-corpus-9.0-2022-04-27"
+    make_commonvoice_release(root, {"zh-HK": 3, "yue": 3})
+    with pytest.raises(SystemExit):
+        main(["--root", str(root), "--dest", str(tmp_path / "data"), "--workers", "1"])
+    message = capsys.readouterr().err
+    assert f"{root / 'yue'} and {root / 'zh-HK'} would both become language 'yue'" in message
+    assert "(yue or zh-HK)" in message
+    dest = tmp_path / "data"
+    report = prepare_commonvoice(root, ["zh-HK"], Options(dest=dest, workers=1, phonemes=False,
+                                                          fewshot_hours=[]))
+    assert report.stats[("yue", "train")].kept == 1
+    assert (dest / "yue" / "source.txt").read_text().strip() == \
+        "Common Voice cv-corpus-9.0-2022-04-27/zh-HK"
+    assert all("common_voice_zh-HK_" in u for u in uids(dest, "test", "yue"))
+
+
+def test_early_release_folders_give_the_locale(tmp_path):
+    root = tmp_path / "cv_corpus_v1"
+    make_commonvoice_release(root, {"sv-SE": 3}, early=True)
+    assert find_locales(root) == {"sv": root / "cv-corpus-1_sv-SE"}
+    odd = root / "my_recordings"
+    odd.mkdir()
+    (odd / "validated.tsv").write_text("client_id\tpath\tsentence\n")
+    with pytest.raises(ValueError, match=f"{odd}: cannot tell the locale"):
+        find_locales(root)
 
 
 def test_resume_after_interruption(release, prepared, tmp_path):
@@ -114,7 +176,8 @@ def test_unknown_language_lists_the_release(release, tmp_path, capsys):
 def test_script_runs_from_repo_root_and_fails_on_nothing_usable(tmp_path):
     empty = tmp_path / "cv" / "fi"
     empty.mkdir(parents=True)
-    (empty / "validated.tsv").write_text("client_id\tpath\tsentence\n")
+    for table in ("validated", "train", "dev", "test"):
+        (empty / f"{table}.tsv").write_text("client_id\tpath\tsentence\n")
     proc = subprocess.run([sys.executable, "manifests/commonvoice.py", "--root",
                            str(tmp_path / "cv"), "--dest", str(tmp_path / "data"),
                            "--workers", "1"], cwd=REPO, capture_output=True, text=True)

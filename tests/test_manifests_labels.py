@@ -54,3 +54,22 @@ def test_mandarin_phonemes_are_mandarin():
     (phones,) = phonemize(["中国"], espeak_voice("zh"))
     # ts. o n ɡ5 | k u o ɜ: Mandarin phones with tones, not English letter names
     assert "ts." in phones.split() and "(en)" not in phones and "|" in phones
+
+
+def test_unknown_speech_is_one_unit_of_every_label_kind(monkeypatch):
+    from manifests import _pipeline
+    from manifests._labels import UNKNOWN_SPEECH as UNK
+
+    assert normalize_words(f"Hello, {UNK} World!{UNK}") == f"hello {UNK} world {UNK}"
+    assert letters(f"ab {UNK} c") == f"a b | {UNK} | c |"
+    # espeak-ng stand-in: each letter a phone, words split by `|`; it never sees the token
+    seen = []
+
+    def fake_phonemize(sentences, voice):
+        seen.extend(sentences)
+        return [" | ".join(" ".join(w) for w in s.split()) for s in sentences]
+
+    monkeypatch.setattr(_pipeline, "phonemize", fake_phonemize)
+    out = _pipeline.phonemize_sentences([f"ab {UNK} c", UNK, "xy", f"{UNK} ab"], "fi")
+    assert out == [f"a b | {UNK} | c", UNK, "x y", f"{UNK} | a b"]
+    assert sorted(seen) == ["ab", "c", "xy"]  # each fragment phonemized once

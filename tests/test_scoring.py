@@ -1,16 +1,34 @@
-"""Scorers per and cer, and the edit counts under them, against counts worked by hand."""
+"""Scorers per and cer, the validation rates and the edit counts under them, against counts
+worked by hand."""
 import pytest
+import torch
+from fairseq import options
+from fairseq.data import Dictionary
+from fairseq.logging import metrics
 from fairseq.scoring import build_scorer
 
 import xlsr_plugin  # noqa: F401  (registers the scorers)
-from xlsr_plugin.scoring._edit_counts import characters, edit_counts, phones
+from xlsr_plugin.scoring._edit_counts import (characters, characters_and_boundaries,
+                                              edit_counts, phones)
+from xlsr_plugin.scoring.valid_rates import count_rate, log_rates
 
 
-def test_units_ignore_word_boundaries():
+def test_units_ignore_word_boundaries_and_non_linguistic_symbols():
     assert phones("t a l o | k i i t o s") == ["t", "a", "l", "o", "k", "i", "i", "t", "o", "s"]
     assert phones("tʃ aː | ŋ") == ["tʃ", "aː", "ŋ"]  # multi-character phones stay whole
+    assert phones("a | <unk-speech> | b") == ["a", "b"]
     assert characters("h e l l o | w o |") == list("hellowo")
     assert characters("hello wo") == list("hellowo")  # after --post-process letter
+    assert characters("a | <unk-speech> | b |") == ["a", "b"]
+
+
+def test_characters_and_boundaries_as_espnet_counts_them():
+    # `<space>` is a unit between words; none at the ends, repeats merged
+    assert characters_and_boundaries("h e l l o | w o |") == list("hello|wo")
+    assert characters_and_boundaries("  hello   wo ") == list("hello|wo")
+    assert characters_and_boundaries("a | <unk-speech> | b |") == ["a", "|", "b"]
+    assert characters_and_boundaries("hello <unk-speech> wo") == list("hello|wo")
+    assert characters_and_boundaries("") == []
 
 
 def test_edit_counts_by_hand():
@@ -33,15 +51,63 @@ def test_per_is_corpus_level_not_a_mean_of_utterances():
     assert per.result_string().startswith("PER: 20.00")
 
 
-def test_cer_counts_characters_without_spaces_and_boundaries():
+def test_cer_counts_the_word_boundary_as_one_unit():
     cer = build_scorer("cer", None)
-    cer.add_string("k i s s a |", "k i s a |")    # 1 deletion / 5 characters
-    cer.add_string("yö", "yo")                    # 1 substitution / 2 characters
-    assert cer.score() == pytest.approx(100.0 * 2 / 7)
-    assert cer.result_string().startswith("CER: 28.57")
+    cer.add_string("k i s s a | t a l o |", "k i s s a t a l o |")  # words merged: 1 deletion
+    cer.add_string("yö", "yo")                                      # 1 substitution
+    # references: k i s s a | t a l o (10 units) + y ö (2)
+    assert cer.score() == pytest.approx(100.0 * 2 / 12)
+    assert cer.result_string().startswith("CER: 16.67")
+
+
+def test_cer_without_word_boundaries_on_request():
+    parser = options.get_generation_parser()
+    args = options.parse_args_and_arch(parser, [
+        "DATA", "--task", "audio_pretraining", "--scoring", "cer",
+        "--cer-ignore-word-boundaries"])
+    cer = build_scorer(args, None)  # as fairseq's registry builds it from an argparse namespace
+    cer.add_string("k i s s a | t a l o |", "k i s s a t a l o |")  # a merge is free here
+    cer.add_string("k i s s a |", "k i s a |")                      # 1 deletion
+    assert cer.score() == pytest.approx(100.0 * 1 / 14)
 
 
 def test_stock_wer_still_registered():
     wer = build_scorer("wer", None)
     wer.add_string("hello world", "hello word")
     assert wer.score() == pytest.approx(50.0)
+
+
+class FrameScores(torch.nn.Module):
+    """A model whose output is given log-probabilities [frame, batch, symbol]."""
+
+    def get_normalized_probs(self, net_output, log_probs):
+        return net_output["encoder_out"]
+
+
+def one_hot_frames(dictionary, paths):
+    frames = max(len(p) for p in paths)
+    scores = torch.full((frames, len(paths), len(dictionary)), -10.0)
+    for b, path in enumerate(paths):
+        for t, symbol in enumerate(path):
+            scores[t, b, dictionary.index(symbol)] = 0.0
+    return scores
+
+
+def test_validation_per_leaves_word_boundaries_out():
+    dictionary = Dictionary()  # <s> (CTC blank), <pad>, </s>, <unk>
+    for symbol in ("a", "b", "c", "|"):
+        dictionary.add_symbol(symbol)
+    targets = [dictionary.encode_line(line, add_if_not_exist=False, append_eos=False).long()
+               for line in ("a | c", "b c")]
+    target = torch.full((2, 3), dictionary.pad())
+    target[0], target[1, :2] = targets[0], targets[1]
+    # greedy paths: a a <s> | b -> `a | b` (1 substitution of c); b <s> c <pad> -> `b c`
+    scores = one_hot_frames(dictionary, [["a", "a", "<s>", "|", "b"], ["b", "<s>", "c", "c"]])
+    padding = torch.tensor([[False] * 5, [False] * 4 + [True]])
+    log = {}
+    count_rate(log, FrameScores(), {"encoder_out": scores, "padding_mask": padding}, target,
+               dictionary, blank=dictionary.bos(), labels="phn")
+    assert log == {"_per_errors": 1, "_per_units": 4}  # `uer` would count 5 units with `|`
+    with metrics.aggregate() as agg:
+        log_rates([log, {"_per_errors": 1, "_per_units": 6}])
+        assert agg.get_smoothed_values()["per"] == pytest.approx(20.0)

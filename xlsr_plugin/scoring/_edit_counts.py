@@ -3,30 +3,49 @@
 Rates are corpus level: the sum of errors over the sum of reference units, never a mean of
 per-utterance rates.
 """
+import re
 from dataclasses import dataclass
 from typing import List, Sequence
 
 import editdistance
 
 WORD_BOUNDARY = "|"
+# `<unk-speech>` and the like: non-linguistic symbols, left out of every rate as ESPnet's
+# scoring leaves out its `nlsyms` (fairseq's own `<unk>` included).
+NON_LINGUISTIC = re.compile(r"<[^<>\s|]+>")
 
 
 def phones(text: str) -> List[str]:
-    """Phones of a `.phn`-style string: space-separated symbols, word boundaries `|` dropped."""
-    return [unit for unit in text.split() if unit != WORD_BOUNDARY]
+    """Phones of a `.phn`-style string: space-separated symbols, without word boundaries `|`
+    and non-linguistic `<...>` units (Rivière et al.'s PER on Common Voice)."""
+    return [unit for unit in text.split()
+            if unit != WORD_BOUNDARY and not NON_LINGUISTIC.fullmatch(unit)]
 
 
 def characters(text: str) -> List[str]:
-    """Characters of a string, without white space and word boundaries `|`: the same units
-    whether the string is in `.ltr` form (`h e l l o |`) or post-processed (`hello`)."""
-    return [c for c in text if not c.isspace() and c != WORD_BOUNDARY]
+    """Characters of a string, without white space, word boundaries `|` and `<...>` units:
+    the same units whether the string is in `.ltr` form (`h e l l o |`) or post-processed
+    (`hello`)."""
+    return [c for c in NON_LINGUISTIC.sub(" ", text) if not c.isspace() and c != WORD_BOUNDARY]
+
+
+def characters_and_boundaries(text: str) -> List[str]:
+    """Characters with one `|` between words, as ESPnet's BABEL recipe scores CER (`<space>`
+    a unit of its own, so merged and split words count): `h e l l o | w o |` and `hello wo`
+    both give h e l l o | w o. `<...>` units are left out, repeated boundaries merged."""
+    text = NON_LINGUISTIC.sub(" ", text)
+    words = text.replace(" ", "").split(WORD_BOUNDARY) if WORD_BOUNDARY in text else text.split()
+    units: List[str] = []
+    for word in filter(None, words):
+        units += ([WORD_BOUNDARY] if units else []) + list(word)
+    return units
 
 
 def words(text: str) -> List[str]:
     return text.split()
 
 
-UNITS = {"phone": phones, "char": characters, "word": words}
+UNITS = {"phone": phones, "char": characters_and_boundaries, "word": words}
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Scorer `per`: phone error rate over space-separated phones, word boundaries `|` ignored."""
+"""Scorer `per`: phone error rate over space-separated phones, word boundaries `|` and `<...>`
+units ignored (Rivière et al. 2020, as the XLSR paper reports it on Common Voice)."""
 from fairseq.dataclass import FairseqDataclass
 from fairseq.scoring import register_scorer
 

@@ -1,9 +1,11 @@
 """Tiny corpus releases with synthetic speech, laid out like the public ones.
 
 Each ``make_*`` function writes real file formats (MP3, Opus, FLAC, 8 kHz u-law NIST Sphere) and
-returns a summary of what it wrote. With ``broken=True`` a release also holds the faults real
-releases have: a listed file that is missing, a file that is not audio, a clip too short to keep,
-an empty transcript, and one (valid) stereo file that must be down-mixed.
+returns a summary of what it wrote. Options reproduce the quirks of real releases (Common Voice's
+validated clips that overlap dev/test, delta releases, early folder names; BABEL's full-band WAV,
+Limited LP list, shorten-compressed Sphere). With ``broken=True`` a release also holds the
+faults real releases have: a listed file that is missing, a file that is not audio, a clip too
+short to keep, an empty transcript, and one (valid) stereo file that must be down-mixed.
 """
 import os
 import random
@@ -46,7 +48,9 @@ def _cv_row(header, client, path, sentence, locale, i) -> str:
 
 def make_commonvoice_release(root, langs: Dict[str, int], speakers_per_lang: int = 3,
                              seed: int = 0, sample_rate: int = 48000, broken: bool = False,
-                             old_header: bool = False) -> Dict[str, Dict[str, int]]:
+                             old_header: bool = False, overlap: bool = False,
+                             delta: bool = False, early: bool = False
+                             ) -> Dict[str, Dict[str, int]]:
     """Write a Common Voice release: ``root/<locale>/clips/*.mp3`` and the split TSVs.
 
     Args:
@@ -63,6 +67,12 @@ def make_commonvoice_release(root, langs: Dict[str, int], speakers_per_lang: int
         broken: add to ``train.tsv`` a row whose clip is missing, a clip that is not MP3, a
             0.2 s clip, a row with an empty sentence, and one stereo clip (valid, kept).
         old_header: write the 8-column header of early releases instead of the recent one.
+        overlap: as in real releases, ``validated.tsv`` also holds clips that CorporaCreator
+            kept out of train for sharing a sentence or a speaker with dev or test: a train
+            speaker reading the first dev and the first test sentence, and the dev and the test
+            speaker reading one more sentence each (4 clips, ``overlapping`` in the summary).
+        delta: a delta release (Common Voice 10.0 on): no ``train``/``dev``/``test`` tables.
+        early: name the locale folder ``cv-corpus-1_<locale>`` as releases before 5.0 unpack.
 
     A fifth of the good train-speaker clips are only in ``validated.tsv`` (not in ``train.tsv``),
     as in real releases; ``validated.tsv`` also lists every dev and test clip. About 1.5 s to
@@ -72,13 +82,15 @@ def make_commonvoice_release(root, langs: Dict[str, int], speakers_per_lang: int
     header = CV_HEADER_OLD if old_header else CV_HEADER_NEW
     summary = {}
     for locale in sorted(langs):
-        summary[locale] = _make_cv_locale(Path(root) / locale, locale, langs[locale],
+        folder = Path(root) / (f"cv-corpus-1_{locale}" if early else locale)
+        summary[locale] = _make_cv_locale(folder, locale, langs[locale],
                                           max(3, speakers_per_lang), seed, sample_rate, broken,
-                                          header)
+                                          header, overlap, delta)
     return summary
 
 
-def _make_cv_locale(folder, locale, n, n_speakers, seed, rate, broken, header):
+def _make_cv_locale(folder, locale, n, n_speakers, seed, rate, broken, header, overlap=False,
+                    delta=False):
     voices = speaker_voices(locale, n_speakers)
     clients = [f"{locale}{seed}client{i:02d}".encode().hex()[:40] for i in range(n_speakers)]
     rows = {s: [] for s in ("train", "dev", "test", "validated_only")}
@@ -96,13 +108,33 @@ def _make_cv_locale(folder, locale, n, n_speakers, seed, rate, broken, header):
         extra = _cv_broken(folder, locale, voices, clients[2], rate, header)
         rows["train"] += extra
         counts["broken"] = len(extra)
-    validated = rows["train"] + rows["dev"] + rows["test"] + rows["validated_only"]
+    overlapping = _cv_overlap(folder, locale, voices, clients, rate, header, rows, seed) \
+        if overlap else []
+    counts["overlapping"] = len(overlapping)
+    validated = rows["train"] + rows["dev"] + rows["test"] + rows["validated_only"] + overlapping
     tables = {"train": rows["train"], "dev": rows["dev"], "test": rows["test"],
               "validated": validated, "invalidated": [], "other": []}
+    if delta:
+        tables = {name: tables[name] for name in ("validated", "invalidated", "other")}
     for name, lines in tables.items():
         (folder / f"{name}.tsv").write_text("\n".join(["\t".join(header)] + lines) + "\n",
                                             encoding="utf-8")
     return counts
+
+
+def _cv_overlap(folder, locale, voices, clients, rate, header, rows, seed) -> List[str]:
+    """Validated clips sharing a sentence (read by train speaker 2) or a speaker with dev/test."""
+    column = header.index("sentence")
+    shared = [rows[split][0].split("\t")[column] for split in ("dev", "test")]
+    fresh = make_sentences(locale, 2, seed + 1000)
+    readers = [2, 2, 1, 0]  # speaker 2 trains; 1 records dev, 0 test
+    speech = synthesize(shared + fresh, [voices[k] for k in readers])
+    out = []
+    for i, (text, spk, audio) in enumerate(zip(shared + fresh, readers, speech)):
+        name = f"common_voice_{locale}_overlap{seed}{i:02d}.mp3"
+        _write(folder / "clips" / name, audio, rate, format="MP3")
+        out.append(_cv_row(header, clients[spk], name, text, locale, 80000 + i))
+    return out
 
 
 def _cv_broken(folder, locale, voices, client, rate, header) -> List[str]:
@@ -177,18 +209,29 @@ def _mls_limited(folder: Path, handles: List[str]) -> None:
 
 
 def make_babel_pack(root, lang: str = "ka", pack: str = "404", recordings: Dict[str, int] = None,
-                    segments_per_recording: int = 4, seed: int = 0,
-                    broken: bool = False) -> Dict[str, int]:
+                    segments_per_recording: int = 4, seed: int = 0, broken: bool = False,
+                    wav_recordings: int = 0, sub_train: int = 0,
+                    shorten: bool = False) -> Dict[str, int]:
     """Write an IARPA BABEL language pack: ``root/conversational/{training,dev}/audio/*.sph``
     (8 kHz u-law NIST Sphere, one side of a call per file, named like
-    ``BABEL_OP3_<pack>_12345_20141010_123456_inLine.sph``; pack 404 is Georgian, ka) and ``transcription/*.txt`` with
-    ``[seconds]`` lines around each segment's text.
+    ``BABEL_OP3_<pack>_12345_20141010_123456_inLine.sph``; pack 404 is Georgian, ka) and
+    ``transcription/*.txt`` with ``[seconds]`` lines around each segment's text.
 
-    ``recordings`` maps ``training``/``dev`` to a number of recordings (default 2 and 1). Each
-    recording alternates silences transcribed ``<no-speech>`` with spoken segments whose text
-    carries BABEL's tokens (``<breath>``, ``<lipsmack>``, ``(())``, ``<hes>``...). With
-    ``broken=True`` training also gets a transcription whose audio is missing. Returns the
-    number of spoken segments per split.
+    ``recordings`` maps ``training``/``dev`` (and ``eval``) to a number of recordings (default
+    2 and 1), each by its own speaker. Each recording alternates silences transcribed
+    ``<no-speech>`` with spoken segments whose text carries BABEL's tokens (``<breath>``,
+    ``<lipsmack>``, and the unknown-speech ``(())`` and ``<hes>``), and ends with a noise-only
+    segment. With ``broken=True`` training also gets a transcription whose audio is missing.
+    The quirks of real packs, on request:
+
+    - ``wav_recordings``: the last n training recordings are 48 kHz WAV instead of Sphere
+      (full-band audio beside the telephone calls);
+    - ``sub_train``: the first n training recordings are listed in ``conversational/sub-train``
+      (the Limited LP subset, transcriptions only);
+    - ``shorten``: every Sphere file is shorten-compressed (header ``sample_coding
+      pcm,embedded-shorten-v2.00``, a shorten body), as LDC's Switchboard/Fisher style.
+
+    Returns the number of spoken segments per split.
     """
     recordings = recordings or {"training": 2, "dev": 1}
     summary = {}
@@ -197,15 +240,22 @@ def make_babel_pack(root, lang: str = "ka", pack: str = "404", recordings: Dict[
         summary[split] = 0
         for r in range(recordings[split]):
             stem = f"BABEL_OP3_{pack}_{10000 + 100 * k + r}_2014101{k}_12{r:02d}00_inLine"
+            wav = split == "training" and r >= recordings[split] - wav_recordings
             summary[split] += _make_babel_recording(folder, stem, lang, segments_per_recording,
-                                                    seed * 100 + 10 * k + r)
+                                                    seed * 100 + 10 * k + r, wav, shorten)
+            if split == "training" and r < sub_train:
+                listed = Path(root) / "conversational" / "sub-train" / "transcription"
+                listed.mkdir(parents=True, exist_ok=True)
+                (listed / f"{stem}.txt").write_bytes(
+                    (folder / "transcription" / f"{stem}.txt").read_bytes())
         if broken and split == "training":
             (folder / "transcription" / "BABEL_OP3_000_99999_20140101_000000_inLine.txt"
              ).write_text("[0.000]\nmissing audio\n[1.500]\n")
     return summary
 
 
-def _make_babel_recording(folder: Path, stem: str, lang: str, n: int, seed: int) -> int:
+def _make_babel_recording(folder: Path, stem: str, lang: str, n: int, seed: int,
+                          wav: bool = False, shorten: bool = False) -> int:
     rng = random.Random(seed)
     voice = speaker_voices(lang, 1 + seed % 5)[-1:]
     parts, lines, t = [], [], 0.0
@@ -218,14 +268,32 @@ def _make_babel_recording(folder: Path, stem: str, lang: str, n: int, seed: int)
             t += len(chunk) / 16000
         spoken += 1
     noise = 0.01 * np.random.default_rng(seed).standard_normal(8000).astype(np.float32)
-    lines += [f"[{t:.3f}]", "<breath> <lipsmack> (())", f"[{t + 0.5:.3f}]"]
+    lines += [f"[{t:.3f}]", "<breath> <lipsmack> <click>", f"[{t + 0.5:.3f}]"]
     parts.append(noise)
-    _write(folder / "audio" / f"{stem}.sph", np.concatenate(parts), 8000, format="NIST",
-           subtype="ULAW")
+    audio = np.concatenate(parts)
+    if wav:
+        _write(folder / "audio" / f"{stem}.wav", audio, 48000)
+    elif shorten:
+        _write_shorten_sphere(folder / "audio" / f"{stem}.sph", audio)
+    else:
+        _write(folder / "audio" / f"{stem}.sph", audio, 8000, format="NIST", subtype="ULAW")
     (folder / "transcription").mkdir(parents=True, exist_ok=True)
     (folder / "transcription" / f"{stem}.txt").write_text("\n".join(lines) + "\n",
                                                           encoding="utf-8")
     return spoken
+
+
+def _write_shorten_sphere(path: Path, audio: np.ndarray) -> None:
+    """A NIST Sphere file whose header announces shorten compression, with a shorten magic
+    (``ajkg``, version 2) and the 8 kHz samples after it: what libsndfile cannot read."""
+    samples = (np.clip(soxr.resample(audio, 16000, 8000), -1, 1) * 32767).astype("<i2")
+    header = "\n".join(["NIST_1A", "   1024", f"sample_count -i {len(samples)}",
+                        "sample_rate -i 8000", "channel_count -i 1", "sample_n_bytes -i 2",
+                        "sample_byte_format -s2 01",
+                        "sample_coding -s26 pcm,embedded-shorten-v2.00",
+                        "sample_sig_bits -i 16", "end_head", ""]).encode("ascii")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(header.ljust(1024, b" ") + b"ajkg\x02" + samples.tobytes())
 
 
 def _babel_text(text: str, i: int) -> str:

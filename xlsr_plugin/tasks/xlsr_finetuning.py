@@ -20,6 +20,7 @@ from fairseq.tasks.audio_finetuning import (
 
 from xlsr_plugin.data.manifests import ManifestError, manifest_path
 from xlsr_plugin.decoding.ctc import BeamSearchDecoder, ViterbiDecoder
+from xlsr_plugin.scoring.valid_rates import captured_outputs, count_rate, log_rates
 from xlsr_plugin.tasks._multilingual import MultilingualTaskMixin, check_supported_options
 from xlsr_plugin.tasks._seeded_steps import SeededStepsMixin
 from xlsr_plugin.tasks.xlsr_pretraining import XlsrPretrainingConfig
@@ -194,6 +195,21 @@ class XlsrFinetuningTask(SeededStepsMixin, MultilingualTaskMixin, AudioFinetunin
             # utterance.
             kwargs["required_batch_size_multiple"] = 1
         return super().get_batch_iterator(dataset, max_tokens=max_tokens, **kwargs)
+
+    # -- validation: PER / CER as the scorers count them (best_checkpoint_metric) ---------------
+
+    def valid_step(self, sample, model, criterion):
+        with captured_outputs(model) as outputs:
+            loss, sample_size, logging_output = super().valid_step(sample, model, criterion)
+        if len(outputs) == 1 and self.target_dictionary is not None:
+            count_rate(logging_output, model, outputs[0], sample["target"],
+                       self.target_dictionary, getattr(criterion, "blank_idx", 0),
+                       self.cfg.labels)
+        return loss, sample_size, logging_output
+
+    def reduce_metrics(self, logging_outputs, criterion):
+        super().reduce_metrics(logging_outputs, criterion)
+        log_rates(logging_outputs)
 
     # -- decoding -------------------------------------------------------------------------------
 

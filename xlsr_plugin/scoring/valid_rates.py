@@ -1,0 +1,68 @@
+"""PER / CER at validation, counted with the units of the `per` and `cer` scorers, so that
+`checkpoint.best_checkpoint_metric` can name the rate that is reported.
+
+fairseq's `ctc` criterion logs `uer` over every target symbol (`|` included, which PER leaves
+out) and `wer` over post-processed words; neither is PER. The fine-tuning task keeps the model
+output of the criterion's own forward pass (a forward hook: no second pass), decodes it greedily
+as the criterion does, and logs `per` (phn labels) or `cer` (ltr labels) from summed counts.
+"""
+from contextlib import contextmanager
+from typing import Callable, Dict, List, Sequence, Tuple
+
+import torch
+from fairseq.logging import metrics
+
+from xlsr_plugin.scoring._edit_counts import characters_and_boundaries, distance, phones
+
+RATE_OF_LABELS: Dict[str, Tuple[str, Callable[[str], List[str]]]] = {
+    "phn": ("per", phones), "ltr": ("cer", characters_and_boundaries)}
+
+
+@contextmanager
+def captured_outputs(model: torch.nn.Module):
+    """The outputs of every ``model(...)`` call inside the block, in a list."""
+    outputs: List = []
+    handle = model.register_forward_hook(lambda module, args, output: outputs.append(output))
+    try:
+        yield outputs
+    finally:
+        handle.remove()
+
+
+def greedy_units(model, net_output) -> List[torch.Tensor]:
+    """Per utterance, the argmax CTC path with repeats merged (blanks still in), as fairseq's
+    ctc criterion decodes for its `uer`."""
+    lprobs = model.get_normalized_probs(net_output, log_probs=True).transpose(0, 1).float()
+    padding = net_output.get("padding_mask")
+    lengths = ((~padding).long().sum(-1) if padding is not None
+               else torch.full((lprobs.size(0),), lprobs.size(1), dtype=torch.long))
+    return [lp[:n].argmax(-1).unique_consecutive().cpu() for lp, n in zip(lprobs, lengths)]
+
+
+def count_rate(logging_output: dict, model, net_output, targets: torch.Tensor, dictionary,
+               blank: int, labels: str) -> None:
+    """Add ``_<rate>_errors`` and ``_<rate>_units`` of one batch to ``logging_output``."""
+    if labels not in RATE_OF_LABELS:
+        return
+    name, tokenize = RATE_OF_LABELS[labels]
+    errors = units = 0
+    for path, target in zip(greedy_units(model, net_output), targets):
+        target = target[(target != dictionary.pad()) & (target != dictionary.eos())]
+        reference = tokenize(dictionary.string(target))
+        errors += distance(reference, tokenize(dictionary.string(path[path != blank])))
+        units += len(reference)
+    logging_output[f"_{name}_errors"] = errors
+    logging_output[f"_{name}_units"] = units
+
+
+def log_rates(logging_outputs: Sequence[dict]) -> None:
+    """Corpus-level `per` / `cer` (percent) from the counts summed over workers."""
+    for name, _ in RATE_OF_LABELS.values():
+        if not any(f"_{name}_units" in log for log in logging_outputs):
+            continue
+        for kind in ("errors", "units"):
+            metrics.log_scalar(f"_{name}_{kind}",
+                               sum(log.get(f"_{name}_{kind}", 0) for log in logging_outputs))
+        metrics.log_derived(name, lambda meters, name=name: round(
+            100.0 * meters[f"_{name}_errors"].sum / meters[f"_{name}_units"].sum, 3)
+            if meters[f"_{name}_units"].sum > 0 else float("nan"))
