@@ -18,6 +18,7 @@ from omegaconf import OmegaConf
 
 from xlsr_plugin.decoding.ctc import ViterbiDecoder
 from xlsr_plugin.hf.checkpoint import FairseqCheckpoint
+from xlsr_plugin.hf.weights import as_in
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class Comparison:
 class CheckReport:
     comparisons: List[Comparison]
     tolerance: float = TOLERANCE
+    normalization_diff: Optional[float] = None  # task.normalize: input values, see below
 
     @property
     def max_diff(self) -> float:
@@ -78,6 +80,10 @@ class CheckReport:
                 else:
                     mark = f"DIFFERENT, fairseq {ours!r}"
                 lines.append(f"  transcript {theirs!r}: {mark}")
+        if self.normalization_diff is not None:
+            lines.append(f"input normalization (not part of the check): transformers' feature "
+                         f"extractor differs from fairseq's by {self.normalization_diff:.2e} "
+                         "(variance epsilon 1e-7, fairseq's 1e-5)")
         verdict = "passed" if self.ok else "FAILED"
         lines.append(f"check {verdict}: max |diff| {self.max_diff:.2e} (tolerance {self.tolerance:g})"
                      + ("" if self.transcripts_match else ", transcripts differ"))
@@ -96,7 +102,8 @@ def fairseq_model(checkpoint: FairseqCheckpoint) -> torch.nn.Module:
         cfg.normalize = bool(checkpoint.pretraining_task.get("normalize", False))
         task = argparse.Namespace(target_dictionary=checkpoint.dictionary)
         model = Wav2VecCtc.build_model(cfg, task)
-    model.load_state_dict(checkpoint.weights, strict=True)
+    expected = model.state_dict()
+    model.load_state_dict({as_in(k, expected): v for k, v in checkpoint.weights.items()}, strict=True)
     return model.eval()
 
 
@@ -160,6 +167,8 @@ def run_check(checkpoint: FairseqCheckpoint, hf_model, processor, audio: Sequenc
     for waveforms, setting in batches:
         comparisons.append(_compare_batch(checkpoint, reference, hf_model, processor, waveforms, setting))
     report = CheckReport(comparisons, tolerance)
+    if checkpoint.normalize:
+        report.normalization_diff = normalization_diff(processor, audio, rate)
     for line in report.lines():
         logger.info("%s", line)
     return report
@@ -182,6 +191,17 @@ def _compare_batch(checkpoint, reference, hf_model, processor, waveforms, settin
         comparison.hf_text = hf_transcripts(processor, theirs["logits"], lengths)
         comparison.never_targets = (processor.tokenizer.bos_token, processor.tokenizer.eos_token)
     return comparison
+
+
+def normalization_diff(processor, audio: Sequence[np.ndarray], sample_rate: int) -> float:
+    """Max |difference| between the feature extractor's input values and fairseq's
+    normalization of the same waveforms (layer norm over the utterance, as its datasets do)."""
+    diffs = []
+    for waveform in audio:
+        ours = torch.nn.functional.layer_norm(torch.from_numpy(waveform).float(), waveform.shape)
+        theirs = processor(waveform, sampling_rate=sample_rate, return_tensors="pt")["input_values"][0]
+        diffs.append(float((ours - theirs.float()).abs().max()))
+    return max(diffs)
 
 
 def default_audio(sample_rate: int, seconds: Sequence[float] = (3.0, 2.2), seed: int = 0) -> List[np.ndarray]:

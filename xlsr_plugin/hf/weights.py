@@ -43,9 +43,9 @@ PRETRAINING_RULES = [(f, f"wav2vec2.{t}") for f, t in ENCODER_RULES] + [
 CTC_RULES = [(rf"w2v_encoder\.w2v_model\.{f}", f"wav2vec2.{t}") for f, t in ENCODER_RULES] + [
     (r"w2v_encoder\.proj\.(weight|bias)", r"lm_head.\1"),
 ]
-# transformers registers the positional conv's weight norm as a parametrization on recent torch.
-PARAMETRIZED = {"weight_g": "parametrizations.weight.original0",
-                "weight_v": "parametrizations.weight.original1"}
+# A weight-normed conv's two weights, as torch's old weight_norm and its parametrization name them.
+WEIGHT_NORM_NAMES = [("weight_g", "parametrizations.weight.original0"),
+                     ("weight_v", "parametrizations.weight.original1")]
 
 
 class WeightMappingError(ValueError):
@@ -60,10 +60,15 @@ def hf_name(fairseq_name: str, rules: List[Tuple[str, str]]) -> Optional[str]:
     return None
 
 
-def _in_model(name: str, expected: Dict[str, torch.Tensor]) -> str:
-    stem, _, last = name.rpartition(".")
-    parametrized = f"{stem}.{PARAMETRIZED[last]}" if last in PARAMETRIZED else name
-    return parametrized if parametrized in expected and name not in expected else name
+def as_in(name: str, expected) -> str:
+    """`name` with its weight-norm part spelt as in `expected` (a state dict's names)."""
+    if name in expected:
+        return name
+    for old, new in WEIGHT_NORM_NAMES:
+        for ours, theirs in ((old, new), (new, old)):
+            if name.endswith(ours) and name[: -len(ours)] + theirs in expected:
+                return name[: -len(ours)] + theirs
+    return name
 
 
 def hf_state_dict(weights: Dict[str, torch.Tensor], rules, expected: Dict[str, torch.Tensor],
@@ -74,7 +79,7 @@ def hf_state_dict(weights: Dict[str, torch.Tensor], rules, expected: Dict[str, t
     mapped, problems = {}, []
     for name, tensor in weights.items():
         target = hf_name(name, rules)
-        target = target and _in_model(target, expected)
+        target = target and as_in(target, expected)
         if target in unused:
             logger.info("dropped %s: unused by the exported model (%s)", name, target)
         elif target is None:
