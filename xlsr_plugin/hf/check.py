@@ -162,7 +162,9 @@ def run_check(checkpoint: FairseqCheckpoint, hf_model, processor, audio: Sequenc
     hf_model = hf_model.eval()
     rate = checkpoint.sample_rate
     batches = [([a], f"utterance {i} alone ({len(a) / rate:.2f} s)") for i, a in enumerate(audio)]
-    batches.append((list(audio), f"padded batch of {len(audio)}"))
+    # one utterance: batched with its own first half, so that the batch has padding
+    batch = list(audio) if len(audio) > 1 else [audio[0], audio[0][: len(audio[0]) // 2]]
+    batches.append((batch, f"padded batch of {len(batch)}"))
     comparisons = []
     for waveforms, setting in batches:
         comparisons.append(_compare_batch(checkpoint, reference, hf_model, processor, waveforms, setting))
