@@ -7,6 +7,7 @@ the keys a stock dataclass knows are kept, as `to_stock` does), and the argparse
 releases. Plugin names (`xlsr`, `xlsr_pretraining`) read as their stock equivalents.
 """
 import argparse
+import contextlib
 import logging
 from dataclasses import dataclass
 from typing import Optional
@@ -50,10 +51,26 @@ class FairseqCheckpoint:
         return self.ctc is not None
 
 
+@contextlib.contextmanager
+def fairseq_hydra_version():
+    """fairseq's convert_namespace_to_omegaconf calls hydra.experimental.initialize, which
+    raises once anything in the process has set hydra's version base to 1.2 or later (as
+    hydra.initialize(version_base=None) does): hydra 1.1's base while it runs."""
+    from hydra import version
+
+    saved = version.VersionBase.instance().getbase()
+    version.setbase("1.1")
+    try:
+        yield
+    finally:
+        version.VersionBase.instance().setbase(saved)
+
+
 def plain_config(cfg) -> dict:
     """A checkpoint's config (DictConfig, dict or argparse Namespace) as plain resolved dicts."""
     if isinstance(cfg, argparse.Namespace):
-        cfg = convert_namespace_to_omegaconf(cfg)
+        with fairseq_hydra_version():
+            cfg = convert_namespace_to_omegaconf(cfg)
     if not OmegaConf.is_config(cfg):
         cfg = OmegaConf.create(cfg, flags={"allow_objects": True})
     try:
