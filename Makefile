@@ -11,7 +11,7 @@ install: system-deps $(STAMP)
 $(STAMP): setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,analysis]'
+	$(PY) -m pip install --quiet -e '.[test,analysis,hf]'
 	touch $(STAMP)
 
 # espeak-ng synthesizes the test and demo speech and backs phonemizer.

@@ -29,5 +29,6 @@ setup(
     extras_require={
         "test": ["pytest>=7"],
         "analysis": ["matplotlib", "scipy"],
+        "hf": ["transformers>=5", "safetensors"],  # python -m xlsr_plugin.to_hf
     },
 )

@@ -27,7 +27,7 @@ STOCK = {
 }
 
 
-def _as_stock(group_cfg: dict, stock_name: str, stock_dataclass) -> dict:
+def as_stock(group_cfg: dict, stock_name: str, stock_dataclass) -> dict:
     """Only the fields the stock dataclass knows (the plugin's extras are dropped)."""
     known = {f.name for f in dataclasses.fields(stock_dataclass)}
     stock = {k: v for k, v in group_cfg.items() if k in known}
@@ -42,7 +42,7 @@ def stock_checkpoint_state(state: dict) -> dict:
         group_cfg = cfg.get(group)
         if group_cfg is None or group_cfg.get("_name") != ours:
             raise ValueError(f"expected {group}._name={ours!r} in the checkpoint, found {group_cfg and group_cfg.get('_name')!r}")
-        cfg[group] = _as_stock(group_cfg, stock_name, stock_dataclass)
+        cfg[group] = as_stock(group_cfg, stock_name, stock_dataclass)
     return dict(state, cfg=cfg)
 
 

@@ -1,0 +1,251 @@
+"""python -m xlsr_plugin.to_hf: tiny xlsr pretraining and CTC checkpoints (fairseq-hydra-train),
+argparse-format ones with XLSR-53's and wav2vec 2.0 Base's feature encoders, the released XLSR-53
+file's format; the exported folders reproduce fairseq in a process that cannot import fairseq."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+pytest.importorskip("transformers")
+pytest.importorskip("safetensors")
+
+import test_finetuning_e2e  # noqa: E402
+
+from xlsr_plugin.hf.check import TOLERANCE, compare, fairseq_model, fairseq_outputs, fairseq_transcripts  # noqa: E402
+from xlsr_plugin.hf.checkpoint import read_checkpoint  # noqa: E402
+from xlsr_plugin.hf.export import export  # noqa: E402
+from xlsr_plugin.hf.weights import WeightMappingError  # noqa: E402
+from xlsr_plugin.to_hf import main  # noqa: E402
+
+finetuning_data = test_finetuning_e2e.finetuning_data  # its fixture: synthetic fi, sw phone data
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY_ARCH = [
+    "--encoder-layers", "2", "--encoder-embed-dim", "32", "--encoder-ffn-embed-dim", "64",
+    "--encoder-attention-heads", "2", "--final-dim", "16", "--latent-vars", "8", "--latent-groups", "2",
+    "--conv-feature-layers", "[(24, 10, 5)] + [(24, 3, 2)] * 4 + [(24, 2, 2)] * 2",
+    "--conv-pos", "16", "--conv-pos-groups", "4", "--quantize-targets",
+]
+XLSR_53_FLAGS = ["--extractor-mode", "layer_norm", "--layer-norm-first", "--conv-bias", "--normalize"]
+
+# Runs the exported folder with transformers alone: fairseq and the plugin cannot be imported.
+WITHOUT_FAIRSEQ = r"""
+import importlib.abc, sys
+class Blocked(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("fairseq", "xlsr_plugin"):
+            raise ImportError(f"{name} is blocked in this process")
+sys.meta_path.insert(0, Blocked())
+import soundfile as sf, torch
+from transformers import AutoConfig, AutoFeatureExtractor, Wav2Vec2ForCTC, Wav2Vec2ForPreTraining, Wav2Vec2Processor
+folder, out, wavs = sys.argv[1], sys.argv[2], sys.argv[3:]
+ctc = AutoConfig.from_pretrained(folder).architectures == ["Wav2Vec2ForCTC"]
+model = (Wav2Vec2ForCTC if ctc else Wav2Vec2ForPreTraining).from_pretrained(folder).eval()
+processor = (Wav2Vec2Processor if ctc else AutoFeatureExtractor).from_pretrained(folder)
+audio = [sf.read(w, dtype="float32")[0] for w in wavs]
+inputs = processor(audio, sampling_rate=16000, padding=True, return_attention_mask=True, return_tensors="pt")
+with torch.no_grad():
+    o = model(inputs.input_values, attention_mask=inputs.attention_mask, output_hidden_states=True)
+lengths = model._get_feat_extract_output_lengths(inputs.attention_mask.sum(-1)).tolist()
+result = {"input_values": inputs.input_values, "attention_mask": inputs.attention_mask, "lengths": lengths}
+result.update({f"layer {i}": h for i, h in enumerate(o.hidden_states[1:])})
+if ctc:
+    result["logits"] = o.logits
+    result["text"] = processor.batch_decode([o.logits.argmax(-1)[b, :n] for b, n in enumerate(lengths)])
+else:
+    result.update(projected=o.projected_states, quantized=o.projected_quantized_states)
+assert not [m for m in sys.modules if m.split(".")[0] in ("fairseq", "xlsr_plugin")]
+torch.save(result, out)
+"""
+
+
+def write_args_checkpoint(path, data, *flags):
+    """A pretraining checkpoint as the released ones are (wav2vec_small.pt, xlsr_53_56k.pt):
+    fairseq's argparse `args`, no `cfg`; random weights."""
+    from fairseq import options, tasks
+
+    parser = options.get_training_parser(default_task="audio_pretraining")
+    args = options.parse_args_and_arch(parser, [
+        data, "--task", "audio_pretraining", "--arch", "wav2vec2", "--criterion", "wav2vec",
+        "--optimizer", "adam", "--lr", "0.0005", *TINY_ARCH, *flags,
+    ])
+    model = tasks.setup_task(args).build_model(args)
+    torch.save({"args": args, "model": model.state_dict(), "extra_state": {}}, path)
+    return str(path)
+
+
+def hf_in_fresh_process(folder, wavs, tmp_path):
+    out = str(tmp_path / "hf_outputs.pt")
+    subprocess.run([sys.executable, "-c", WITHOUT_FAIRSEQ, folder, out, *wavs], check=True,
+                   capture_output=True, text=True, cwd=str(tmp_path))
+    return torch.load(out)
+
+
+def assert_same_as_fairseq(checkpoint_path, folder, wavs, tmp_path):
+    """fairseq's outputs, on the input values transformers computed in a process without
+    fairseq, equal that process's outputs (padded batch: all utterances, longest first)."""
+    theirs = hf_in_fresh_process(folder, wavs, tmp_path)
+    checkpoint = read_checkpoint(checkpoint_path)
+    padding_mask = ~theirs["attention_mask"].bool()
+    ours = fairseq_outputs(fairseq_model(checkpoint), theirs["input_values"], padding_mask)
+    assert set(ours) <= set(theirs)
+    diffs = compare(ours, theirs, theirs["lengths"])
+    assert len([name for name in diffs if name.startswith("layer ")]) == checkpoint.encoder.encoder_layers
+    assert max(diffs.values()) <= TOLERANCE, diffs
+    if checkpoint.is_ctc:
+        # fairseq's decoder drops its <pad> and </s> (named <s>, </s> in transformers), which
+        # an undertrained model can pick on some frames
+        as_fairseq = [t.replace("<s>", "").replace("</s>", "") for t in theirs["text"]]
+        assert as_fairseq == fairseq_transcripts(checkpoint, ours["logits"], theirs["lengths"])
+        assert any(t.strip() for t in as_fairseq)
+    return diffs
+
+
+def hf_json(folder, name):
+    with open(os.path.join(folder, name), encoding="utf-8") as f:
+        return json.load(f)
+
+
+@pytest.fixture(scope="module")
+def speech(finetuning_data):
+    """Two test utterances of different lengths (the padded batch pads one)."""
+    folder = os.path.join(finetuning_data, test_finetuning_e2e.LANGS[0], "audio")
+    return [os.path.join(folder, "test_0.wav"), os.path.join(folder, "test_1.wav")]
+
+
+@pytest.fixture(scope="module")
+def ctc_checkpoint(finetuning_data, pretrained_checkpoint, tmp_path_factory):
+    run_dir = str(tmp_path_factory.mktemp("to_hf_finetuned"))
+    checkpoint, _ = test_finetuning_e2e.finetune(finetuning_data, pretrained_checkpoint, run_dir)
+    return checkpoint
+
+
+def test_ctc_checkpoint_exports_to_wav2vec2_for_ctc(ctc_checkpoint, finetuning_data, speech, tmp_path):
+    folder = str(tmp_path / "hf")
+    report = export(ctc_checkpoint, folder, check_audio=speech)
+    assert report.ok and report.max_diff <= TOLERANCE
+    assert [c.setting for c in report.comparisons][-1] == "padded batch of 2"
+    assert all(len(c.hf_text) == len(c.fairseq_text) >= 1 for c in report.comparisons)
+    assert {"config.json", "model.safetensors", "vocab.json", "processor_config.json",
+            "tokenizer_config.json"} <= set(os.listdir(folder))
+    assert not os.path.exists(folder + ".tmp")
+    with open(os.path.join(finetuning_data, "dict.phn.txt"), encoding="utf-8") as f:
+        phones = [line.split()[0] for line in f]
+    vocab = hf_json(folder, "vocab.json")
+    assert sorted(vocab, key=vocab.get) == ["<pad>", "<s>", "</s>", "<unk>", *phones]
+    config = hf_json(folder, "config.json")
+    assert config["architectures"] == ["Wav2Vec2ForCTC"]
+    assert (config["vocab_size"], config["pad_token_id"]) == (4 + len(phones), 0)
+    assert (config["hidden_size"], config["num_hidden_layers"], config["conv_dim"]) == (64, 2, [32] * 7)
+    tokenizer = hf_json(folder, "tokenizer_config.json")
+    special = (tokenizer["pad_token"], tokenizer["word_delimiter_token"], tokenizer["unk_token"])
+    assert special == ("<pad>", "|", "<unk>")
+    assert_same_as_fairseq(ctc_checkpoint, folder, speech, tmp_path)
+
+
+def test_tokenizer_decodes_like_fairseq_greedy_letter_output(ctc_checkpoint, tmp_path):
+    from transformers import Wav2Vec2Processor
+
+    folder = str(tmp_path / "hf")
+    export(ctc_checkpoint, folder, check=False)
+    processor = Wav2Vec2Processor.from_pretrained(folder)
+    vocab = processor.tokenizer.get_vocab()
+    blank, bar, a, k = 0, vocab["|"], vocab["a"], vocab["k"]
+    # the blank separates a repeated phone; repeats without one merge; `|` reads as a space
+    frames = [k, k, blank, a, a, blank, a, bar, bar, k, blank]
+    eos = [a, 2, a]  # fairseq's </s> (no target holds it) breaks a repeat and is dropped
+    one_hot = torch.nn.functional.one_hot(torch.tensor([frames, eos + [blank] * 8]), len(vocab)).float()
+    fairseq_text = fairseq_transcripts(read_checkpoint(ctc_checkpoint), one_hot, [len(frames), 3])
+    assert fairseq_text == [processor.decode(frames), "aa"] == ["kaa k", "aa"]
+    assert processor.decode(eos) == "a</s>a"
+
+
+def test_pretraining_checkpoint_exports_to_wav2vec2_for_pretraining(pretrained_checkpoint, speech, tmp_path):
+    folder = str(tmp_path / "hf")
+    main([pretrained_checkpoint, folder, "--check-audio", *speech])
+    config = hf_json(folder, "config.json")
+    assert config["architectures"] == ["Wav2Vec2ForPreTraining"]
+    # config/pretraining/xlsr_tiny.yaml
+    assert (config["feat_extract_norm"], config["do_stable_layer_norm"], config["conv_bias"]) == ("group", False, False)
+    assert (config["num_codevector_groups"], config["num_codevectors_per_group"]) == (2, 32)
+    assert (config["codevector_dim"], config["proj_codevector_dim"], config["num_conv_pos_embeddings"]) == (32, 32, 32)
+    assert config["conv_kernel"] == [10, 3, 3, 3, 3, 2, 2] and config["conv_stride"] == [5, 2, 2, 2, 2, 2, 2]
+    extractor = hf_json(folder, "preprocessor_config.json")
+    assert (extractor["do_normalize"], extractor["return_attention_mask"]) == (False, False)
+    diffs = assert_same_as_fairseq(pretrained_checkpoint, folder, speech, tmp_path)
+    assert {"projected", "quantized"} <= set(diffs)
+
+
+def test_args_checkpoint_with_xlsr_53_architecture(finetuning_data, speech, tmp_path):
+    checkpoint = write_args_checkpoint(tmp_path / "xlsr53_args.pt", finetuning_data, *XLSR_53_FLAGS)
+    folder = str(tmp_path / "hf")
+    report = export(checkpoint, folder, check_audio=speech)
+    assert report.ok and 0 < report.normalization_diff < 1e-2  # epsilon 1e-7 vs fairseq's 1e-5
+    config = hf_json(folder, "config.json")
+    assert (config["feat_extract_norm"], config["do_stable_layer_norm"], config["conv_bias"]) == ("layer", True, True)
+    assert (config["hidden_size"], config["proj_codevector_dim"], config["conv_dim"]) == (32, 16, [24] * 7)
+    extractor = hf_json(folder, "preprocessor_config.json")
+    assert (extractor["do_normalize"], extractor["return_attention_mask"]) == (True, True)
+    assert_same_as_fairseq(checkpoint, folder, speech, tmp_path)
+
+
+def test_args_checkpoint_with_group_norm_feature_encoder(finetuning_data, speech, tmp_path):
+    checkpoint = write_args_checkpoint(tmp_path / "base_args.pt", finetuning_data)
+    report = export(checkpoint, str(tmp_path / "hf"), check_audio=speech)
+    assert report.ok and len(report.comparisons) == 3 and report.normalization_diff is None
+    config = hf_json(str(tmp_path / "hf"), "config.json")
+    assert (config["feat_extract_norm"], config["do_stable_layer_norm"]) == ("group", False)
+    # weight norm saved as torch's parametrization (state dicts of newer fairseq/torch)
+    state = torch.load(checkpoint, weights_only=False)
+    renamed = {k.replace("weight_g", "parametrizations.weight.original0")
+               .replace("weight_v", "parametrizations.weight.original1"): v for k, v in state["model"].items()}
+    assert any("original0" in k for k in renamed)
+    torch.save(dict(state, model=renamed), tmp_path / "parametrized.pt")
+    assert export(str(tmp_path / "parametrized.pt"), str(tmp_path / "hf2")).max_diff <= TOLERANCE
+
+
+def test_released_xlsr_53_format_args_none_and_cfg_dict(pretrained_checkpoint, tmp_path):
+    """xlsr_53_56k.pt: `args` None, `cfg` a plain dict from an older fairseq whose task has keys
+    today's AudioPretrainingConfig lacks."""
+    from omegaconf import OmegaConf
+
+    state = torch.load(pretrained_checkpoint, map_location="cpu", weights_only=False)
+    cfg = OmegaConf.to_container(state["cfg"]) if OmegaConf.is_config(state["cfg"]) else dict(state["cfg"])
+    cfg["task"] = dict(cfg["task"], _name="audio_pretraining", autoregressive=False, eval_wer_post_process="letter")
+    cfg["model"] = dict(cfg["model"], _name="wav2vec2")
+    path = str(tmp_path / "xlsr_53_format.pt")
+    torch.save(dict(state, args=None, cfg=cfg), path)
+    assert export(path, str(tmp_path / "hf")).ok
+
+
+def test_unmappable_and_missing_weights_are_errors_naming_them(finetuning_data, tmp_path):
+    checkpoint = write_args_checkpoint(tmp_path / "args.pt", finetuning_data)
+    state = torch.load(checkpoint, weights_only=False)
+    extra = dict(state, model=dict(state["model"], **{"encoder.layers.0.gate.weight": torch.ones(3)}))
+    torch.save(extra, tmp_path / "extra.pt")
+    with pytest.raises(WeightMappingError, match=r"encoder\.layers\.0\.gate\.weight \(3,\) matches no"):
+        export(str(tmp_path / "extra.pt"), str(tmp_path / "hf"))
+    missing = dict(state, model={k: v for k, v in state["model"].items() if k != "encoder.layer_norm.bias"})
+    torch.save(missing, tmp_path / "missing.pt")
+    with pytest.raises(SystemExit, match=r"no fairseq weight initialises:\n\s+wav2vec2\.encoder\.layer_norm\.bias"):
+        main([str(tmp_path / "missing.pt"), str(tmp_path / "hf")])
+    assert not os.path.exists(tmp_path / "hf")
+
+
+def test_missing_extra_names_the_install_command(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "transformers", None)  # import transformers fails
+    with pytest.raises(SystemExit, match=r"pip install 'xlsr_plugin\[hf\]'"):
+        main(["in.pt", str(tmp_path / "out")])
+
+
+def test_ctc_checkpoint_without_stored_dictionary_takes_one(ctc_checkpoint, finetuning_data, tmp_path):
+    state = torch.load(ctc_checkpoint, weights_only=False)
+    torch.save(dict(state, task_state={}), tmp_path / "old.pt")
+    with pytest.raises(SystemExit, match="--dictionary"):
+        main([str(tmp_path / "old.pt"), str(tmp_path / "hf")])
+    main([str(tmp_path / "old.pt"), str(tmp_path / "hf"), "--no-check",
+          "--dictionary", os.path.join(finetuning_data, "dict.phn.txt")])
+    with open(os.path.join(finetuning_data, "dict.phn.txt"), encoding="utf-8") as f:
+        assert len(hf_json(str(tmp_path / "hf"), "vocab.json")) == 4 + len(f.readlines())
