@@ -3,7 +3,7 @@ import pytest
 from fairseq.scoring import build_scorer
 
 import xlsr_plugin  # noqa: F401  (registers the scorers)
-from xlsr_plugin.scoring._edit_counts import characters, edit_counts, phones
+from xlsr_plugin.scoring.edit_counts import characters, edit_counts, phones
 
 
 def test_units_ignore_word_boundaries():

@@ -2,7 +2,7 @@
 from fairseq.dataclass import FairseqDataclass
 from fairseq.scoring import register_scorer
 
-from xlsr_plugin.scoring._edit_counts import phones
+from xlsr_plugin.scoring.edit_counts import phones
 from xlsr_plugin.scoring._unit_scorer import UnitErrorScorer
 
 
