@@ -8,9 +8,9 @@ Builds a synthetic Common Voice folder of MP3 clips at 48 kHz (default 2,000), t
     after another: soundfile decode, torchaudio's resampler, FLAC write.
 Prints wall time per hour of audio for each and the ratio (target: >= 1.7x on 2 cores), ours
 with one worker (the share of the gain due to parallelism) and soxr against torchaudio on the
-resampling alone (where the rest comes from: torchaudio builds its sinc kernel on every call). Not part of the test suite.
+resampling alone (where the rest comes from: torchaudio builds its sinc kernel on every call).
 
-    python bench/manifests.py [--clips 2000] [--workers 2]
+    python bench/manifests.py [--clips 2000] [--workers 2] [--smoke]
 """
 import argparse
 import shutil
@@ -19,8 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import soundfile as sf
+from _smoke import parse_args
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # manifests/ is a folder of the repository, not installed
@@ -31,8 +31,9 @@ from xlsr_plugin.synthetic import make_commonvoice_release  # noqa: E402
 
 
 def build_release(root: Path, clips: int) -> list:
-    """A Common Voice folder of ``clips`` MP3s: 40 synthesized clips, copied under new names."""
-    make_commonvoice_release(root, {"es": 40}, speakers_per_lang=5, seed=0)
+    """A Common Voice folder of ``clips`` MP3s: up to 40 synthesized clips, copied under new
+    names."""
+    make_commonvoice_release(root, {"es": min(40, clips)}, speakers_per_lang=5, seed=0)
     folder = root / "es"
     lines = (folder / "train.tsv").read_text().splitlines()
     header, rows = lines[0], [line.split("\t") for line in lines[1:]]
@@ -58,7 +59,7 @@ def baseline(files: list, dest: Path) -> float:
     start = time.perf_counter()
     infos = [(f, sf.info(str(f))) for f in files]
     dest.mkdir(parents=True)
-    for f, info in infos:
+    for f, _ in infos:
         audio, rate = sf.read(str(f), dtype="float32", always_2d=True)
         mono = torch.from_numpy(audio.mean(axis=1))
         out = F.resample(mono, rate, 16000).numpy()
@@ -92,7 +93,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clips", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=2)
-    args = parser.parse_args()
+    args = parse_args(parser, smoke={"clips": 8})
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         files = build_release(tmp / "cv", args.clips)
@@ -111,7 +112,7 @@ def main() -> None:
     print(f"ours (--workers 1, soxr):{'':24}{t_one:7.1f} s, {t_one / hours:6.1f} s per hour of audio")
     print(f"speed-up: {t_base / t_ours:.2f}x (target >= 1.7x); from the workers alone: "
           f"{t_one / t_ours:.2f}x")
-    print(f"resampling 100 clips 48->16 kHz: soxr {soxr_s:.2f} s, torchaudio {torch_s:.2f} s")
+    print(f"resampling {min(100, len(files))} clips 48->16 kHz: soxr {soxr_s:.2f} s, torchaudio {torch_s:.2f} s")
 
 
 if __name__ == "__main__":
