@@ -10,7 +10,11 @@ Prints wall time per hour of audio for each and the ratio (target: >= 1.7x on 2 
 with one worker (the share of the gain due to parallelism) and soxr against torchaudio on the
 resampling alone (where the rest comes from: torchaudio builds its sinc kernel on every call).
 
-    python bench/manifests.py [--clips 2000] [--workers 2] [--smoke]
+    python bench/manifests.py [--clips 2000] [--workers 2] [--torch-threads 1] [--smoke]
+
+The baseline's torch threads matter more than anything else on a shared machine: with 2 threads
+on busy cores each torchaudio resample waits on its thread pool (about 60 ms a clip instead of 7),
+which made the baseline 10x slower in earlier runs of this bench.
 """
 import argparse
 import shutil
@@ -52,10 +56,11 @@ def build_release(root: Path, clips: int) -> list:
     return sorted((folder / "clips").glob("common_voice_es_bench*.mp3"))
 
 
-def baseline(files: list, dest: Path) -> float:
+def baseline(files: list, dest: Path, threads: int) -> float:
     """Sequential soundfile.info scan, then decode + torchaudio resample + write, per file."""
     import torch
     import torchaudio.functional as F
+    torch.set_num_threads(threads)
     start = time.perf_counter()
     infos = [(f, sf.info(str(f))) for f in files]
     dest.mkdir(parents=True)
@@ -93,19 +98,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clips", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--torch-threads", type=int, default=1,
+                        help="torch threads of the baseline (torch's default: the core count)")
     args = parse_args(parser, smoke={"clips": 8})
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         files = build_release(tmp / "cv", args.clips)
         for f in files:  # both runs then read from the page cache
             f.read_bytes()
-        t_base = baseline(files, tmp / "baseline")
+        t_base = baseline(files, tmp / "baseline", args.torch_threads)
         t_ours, report = ours(tmp / "cv", tmp / "data", args.workers)
         t_one, _ = ours(tmp / "cv", tmp / "data1", 1)
         hours = report.stats[("es", "train")].frames / 16000 / 3600
         soxr_s, torch_s = resamplers(files)
     print(f"{len(files)} MP3 clips at 48 kHz, {hours:.2f} h of audio")
-    print(f"baseline (sequential sf.info scan + torchaudio conversion): {t_base:7.1f} s, "
+    print(f"baseline (sequential sf.info scan + torchaudio conversion, {args.torch_threads} torch "
+          f"thread(s)): {t_base:7.1f} s, "
           f"{t_base / hours:6.1f} s per hour of audio")
     print(f"ours (--workers {args.workers}, soxr):{'':24}{t_ours:7.1f} s, "
           f"{t_ours / hours:6.1f} s per hour of audio")
