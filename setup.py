@@ -17,6 +17,11 @@ INSTALL_REQUIRES = [
     "flashlight-text",
     "babel",
     "tqdm",
+    # fairseq writes every logged metric to TensorBoard with common.tensorboard_logdir; without
+    # tensorboardX every command prints "Please install tensorboardX". tensorboard: the viewer
+    # (`tensorboard --logdir`) and the event-file reader of the tests.
+    "tensorboardX",
+    "tensorboard",
 ]
 
 setup(
@@ -27,7 +32,7 @@ setup(
     python_requires=">=3.8",
     install_requires=INSTALL_REQUIRES,
     extras_require={
-        "test": ["pytest>=7"],
+        "test": ["pytest>=7", "ruff"],
         "analysis": ["matplotlib", "scipy"],
         "hf": ["transformers>=5", "safetensors"],  # python -m xlsr_plugin.to_hf
     },

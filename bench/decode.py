@@ -1,6 +1,6 @@
 """Real-time factor of `fairseq-generate` CTC decoding of a Base-size model on CPU.
 
-    python bench/decode.py [--threads 2] [--utterances 16] [--seconds 6] [--beam 16]
+    python bench/decode.py [--threads 2] [--utterances 16] [--seconds 6] [--beam 16] [--smoke]
 
 Builds a wav2vec 2.0 Base model with random weights (official checkpoint format), fine-tunes it
 for a few updates with ctc_tiny so that a real fine-tuned checkpoint exists, then runs
@@ -9,7 +9,8 @@ The model's forward pass is timed inside the same run, so the decoding overhead 
 generate's timer sees beyond the forward: log-softmax, decoding) is measured over the same
 batches. A random-weight model emits nearly one class throughout, so both decoders are also
 timed on random peaky emissions of the same shapes. Greedy's overhead should stay under 10% of
-the forward time. Prints figures only.
+the forward time. Prints figures only. `--smoke` runs the same steps on a 1-layer model (the
+tests' size) and two 1-second utterances.
 """
 import argparse
 import os
@@ -21,10 +22,19 @@ import time
 import numpy as np
 import soundfile as sf
 import torch
+from _smoke import parse_args
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 USER_DIR = os.path.join(ROOT, "xlsr_plugin")
 LETTERS = "abcdefghij"
+# wav2vec 2.0 options of the model: stock defaults (Base, 12 x 768), or the tests' 1-layer model
+ARCHITECTURES = {
+    "base": [],
+    "tiny": ["--encoder-layers", "1", "--encoder-embed-dim", "32", "--encoder-ffn-embed-dim", "64",
+             "--encoder-attention-heads", "2", "--final-dim", "16", "--latent-vars", "8",
+             "--conv-feature-layers", "[(32, 10, 5)] + [(32, 3, 2)] * 4 + [(32, 2, 2)] * 2",
+             "--conv-pos", "16", "--conv-pos-groups", "4"],
+}
 
 
 def speech_like(rng, seconds, segment=0.08):
@@ -57,13 +67,14 @@ def write_data(data, utterances, seconds):
     return utterances * seconds
 
 
-def write_base_checkpoint(data, path):
-    """wav2vec 2.0 Base (stock defaults: 12 x 768) with random weights, as released files are."""
+def write_pretrained_checkpoint(data, path, model="base"):
+    """wav2vec 2.0 with random weights in the format of the released files (argparse `args`)."""
     from fairseq import options, tasks
 
     parser = options.get_training_parser(default_task="audio_pretraining")
     args = options.parse_args_and_arch(parser, [data, "--task", "audio_pretraining", "--arch",
-                                                "wav2vec2", "--criterion", "wav2vec"])
+                                                "wav2vec2", "--criterion", "wav2vec",
+                                                *ARCHITECTURES[model]])
     model = tasks.setup_task(args).build_model(args)
     history = [{"criterion_name": "Wav2vecCriterion", "optimizer_name": "FairseqAdam",
                 "lr_scheduler_state": {"best": None}, "num_updates": 0}]
@@ -71,7 +82,7 @@ def write_base_checkpoint(data, path):
                 "extra_state": {}}, path)
 
 
-def finetune_briefly(data, pretrained, work):
+def finetune_briefly(data, pretrained, work, model):
     command = [
         os.path.join(os.path.dirname(sys.executable), "fairseq-hydra-train"),
         "--config-dir", os.path.join(ROOT, "config", "finetuning"), "--config-name", "ctc_tiny",
@@ -79,7 +90,9 @@ def finetune_briefly(data, pretrained, work):
         f"model.w2v_path={pretrained}", f"checkpoint.save_dir={work}/ckpt",
         f"hydra.run.dir={work}/hydra", "optimization.max_update=10", "optimization.max_epoch=1",
         "dataset.max_tokens=200000", "checkpoint.no_save_optimizer_state=true",
-        "dataset.disable_validation=true", "model.mask_channel_length=64",
+        "dataset.disable_validation=true",
+        # base_10h.yaml's 64 for Base's 768 channels; ctc_tiny's 8 for the tiny model's 32
+        *(["model.mask_channel_length=64"] if model == "base" else []),
     ]
     subprocess.run(command, check=True, capture_output=True, cwd=work)
     return os.path.join(work, "ckpt", "checkpoint_last.pt")
@@ -188,16 +201,17 @@ def main():
     parser.add_argument("--utterances", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--beam", type=int, default=16)
-    args = parser.parse_args()
+    parser.add_argument("--model", choices=sorted(ARCHITECTURES), default="base")
+    args = parse_args(parser, smoke={"utterances": 2, "seconds": 1.0, "beam": 4, "model": "tiny"})
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as work:
         data = os.path.join(work, "data")
         audio_seconds = write_data(data, args.utterances, args.seconds)
-        pretrained = os.path.join(work, "base.pt")
-        write_base_checkpoint(data, pretrained)
-        checkpoint = finetune_briefly(data, pretrained, work)
+        pretrained = os.path.join(work, "pretrained.pt")
+        write_pretrained_checkpoint(data, pretrained, args.model)
+        checkpoint = finetune_briefly(data, pretrained, work, args.model)
         sys.stdout.write(f"{args.utterances} utterances, {audio_seconds:.0f} s of audio, "
-                         f"{args.threads} threads, wav2vec 2.0 Base (random weights)\n")
+                         f"{args.threads} threads, wav2vec 2.0 {args.model} (random weights)\n")
         generate_seconds, forward_seconds, shapes = run_generate(data, checkpoint, work)
         ratio = report("greedy", audio_seconds, generate_seconds, forward_seconds)
         report(f"beam {args.beam}", audio_seconds, *run_generate(

@@ -8,9 +8,13 @@ Builds a synthetic Common Voice folder of MP3 clips at 48 kHz (default 2,000), t
     after another: soundfile decode, torchaudio's resampler, FLAC write.
 Prints wall time per hour of audio for each and the ratio (target: >= 1.7x on 2 cores), ours
 with one worker (the share of the gain due to parallelism) and soxr against torchaudio on the
-resampling alone (where the rest comes from: torchaudio builds its sinc kernel on every call). Not part of the test suite.
+resampling alone (where the rest comes from: torchaudio builds its sinc kernel on every call).
 
-    python bench/manifests.py [--clips 2000] [--workers 2]
+    python bench/manifests.py [--clips 2000] [--workers 2] [--torch-threads 1] [--smoke]
+
+The baseline's torch threads matter more than anything else on a shared machine: with 2 threads
+on busy cores each torchaudio resample waits on its thread pool (about 60 ms a clip instead of 7),
+which made the baseline 10x slower in earlier runs of this bench.
 """
 import argparse
 import shutil
@@ -19,8 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import soundfile as sf
+from _smoke import parse_args
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # manifests/ is a folder of the repository, not installed
@@ -31,8 +35,9 @@ from xlsr_plugin.synthetic import make_commonvoice_release  # noqa: E402
 
 
 def build_release(root: Path, clips: int) -> list:
-    """A Common Voice folder of ``clips`` MP3s: 40 synthesized clips, copied under new names."""
-    make_commonvoice_release(root, {"es": 40}, speakers_per_lang=5, seed=0)
+    """A Common Voice folder of ``clips`` MP3s: up to 40 synthesized clips, copied under new
+    names."""
+    make_commonvoice_release(root, {"es": min(40, clips)}, speakers_per_lang=5, seed=0)
     folder = root / "es"
     lines = (folder / "train.tsv").read_text().splitlines()
     header, rows = lines[0], [line.split("\t") for line in lines[1:]]
@@ -51,14 +56,15 @@ def build_release(root: Path, clips: int) -> list:
     return sorted((folder / "clips").glob("common_voice_es_bench*.mp3"))
 
 
-def baseline(files: list, dest: Path) -> float:
+def baseline(files: list, dest: Path, threads: int) -> float:
     """Sequential soundfile.info scan, then decode + torchaudio resample + write, per file."""
     import torch
     import torchaudio.functional as F
+    torch.set_num_threads(threads)
     start = time.perf_counter()
     infos = [(f, sf.info(str(f))) for f in files]
     dest.mkdir(parents=True)
-    for f, info in infos:
+    for f, _ in infos:
         audio, rate = sf.read(str(f), dtype="float32", always_2d=True)
         mono = torch.from_numpy(audio.mean(axis=1))
         out = F.resample(mono, rate, 16000).numpy()
@@ -92,26 +98,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clips", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=2)
-    args = parser.parse_args()
+    parser.add_argument("--torch-threads", type=int, default=1,
+                        help="torch threads of the baseline (torch's default: the core count)")
+    args = parse_args(parser, smoke={"clips": 8})
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         files = build_release(tmp / "cv", args.clips)
         for f in files:  # both runs then read from the page cache
             f.read_bytes()
-        t_base = baseline(files, tmp / "baseline")
+        t_base = baseline(files, tmp / "baseline", args.torch_threads)
         t_ours, report = ours(tmp / "cv", tmp / "data", args.workers)
         t_one, _ = ours(tmp / "cv", tmp / "data1", 1)
         hours = report.stats[("es", "train")].frames / 16000 / 3600
         soxr_s, torch_s = resamplers(files)
     print(f"{len(files)} MP3 clips at 48 kHz, {hours:.2f} h of audio")
-    print(f"baseline (sequential sf.info scan + torchaudio conversion): {t_base:7.1f} s, "
+    print(f"baseline (sequential sf.info scan + torchaudio conversion, {args.torch_threads} torch "
+          f"thread(s)): {t_base:7.1f} s, "
           f"{t_base / hours:6.1f} s per hour of audio")
     print(f"ours (--workers {args.workers}, soxr):{'':24}{t_ours:7.1f} s, "
           f"{t_ours / hours:6.1f} s per hour of audio")
     print(f"ours (--workers 1, soxr):{'':24}{t_one:7.1f} s, {t_one / hours:6.1f} s per hour of audio")
     print(f"speed-up: {t_base / t_ours:.2f}x (target >= 1.7x); from the workers alone: "
           f"{t_one / t_ours:.2f}x")
-    print(f"resampling 100 clips 48->16 kHz: soxr {soxr_s:.2f} s, torchaudio {torch_s:.2f} s")
+    print(f"resampling {min(100, len(files))} clips 48->16 kHz: soxr {soxr_s:.2f} s, torchaudio {torch_s:.2f} s")
 
 
 if __name__ == "__main__":

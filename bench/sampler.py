@@ -130,7 +130,7 @@ def report(results, full, skip_stock):
         return
     stock = results[full]["stock"]
     for key, label in (("load_s", "load"), ("epoch2_s", "epoch plan + batches"), ("total", "load + epoch 1")):
-        value = (lambda r: r["load_s"] + r["epoch1_s"]) if key == "total" else (lambda r: r[key])
+        value = (lambda r: r["load_s"] + r["epoch1_s"]) if key == "total" else (lambda r: r[key])  # noqa: B023  (called at once)
         if "timeout" not in stock:
             print(f"stock / plugin, {label}: {value(stock) / value(plugin):.2f}")
             continue

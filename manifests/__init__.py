@@ -1,7 +1,8 @@
-"""Data preparation: one script per corpus, writing the data layout of DESIGN.md.
+"""Data preparation: one script per corpus, writing the layout of the README's "Data layout".
 
 The scripts are run as files (``python manifests/commonvoice.py ...``) and their shared helpers
-(the ``_*.py`` modules) are imported as ``manifests._common`` etc. A package, rather than helpers
-inside ``xlsr_plugin/``, keeps data preparation free of fairseq and torch: importing
-``xlsr_plugin`` imports fairseq, which costs seconds in every worker process.
+(``_*.py`` private to the package; ``fewshot.py`` also used by the examples) are imported as
+``manifests._common`` etc. A package, rather than helpers inside ``xlsr_plugin/``, keeps data
+preparation free of fairseq and torch: importing ``xlsr_plugin`` imports fairseq, which costs
+seconds in every worker process.
 """

@@ -1,4 +1,4 @@
-"""From a release's utterances to one language folder of the DESIGN.md layout.
+"""From a release's utterances to one language folder of the README's "Data layout".
 
 Corpus scripts list ``Item``s per split; this module converts their audio, drops what cannot be
 used (counting why), writes ``<split>.tsv`` with its ``.wrd``/``.ltr``/``.phn``, the few-shot
@@ -15,10 +15,10 @@ from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence
 
 from manifests._common import (RATE, Item, Job, Report, atomic_write_text, progress,
                                refuse_shorten, remove_partial, run_jobs, write_tsv)
-from manifests._fewshot import fewshot_name, nested_subsets
 from manifests._labels import (UNKNOWN_SPEECH, espeak_voice, letters, normalize_words,
                                phonemize, write_language_dicts, write_union_dicts)
 from manifests._provenance import remove_stale
+from manifests.fewshot import fewshot_name, nested_subsets
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""An IARPA BABEL language pack -> DATA/<lang>/ (DESIGN.md layout).
+"""An IARPA BABEL language pack -> DATA/<lang>/ (layout: README, "Data layout").
 
 A pack (e.g. ``IARPA_BABEL_OP3_404``) holds ``conversational/{training,dev[,eval]}/audio/*.sph``
 (8 kHz u-law NIST Sphere, one side of a telephone call each, named

@@ -1,4 +1,4 @@
-"""Mozilla Common Voice -> DATA/<lang>/ (DESIGN.md layout).
+"""Mozilla Common Voice -> DATA/<lang>/ (layout: README, "Data layout").
 
 A release folder (``cv-corpus-<version>/``) holds one folder per locale: ``clips/*.mp3`` (48 kHz,
 some early clips 32 kHz) and the tables ``validated.tsv``, ``train.tsv``, ``dev.tsv``,

@@ -1,4 +1,4 @@
-"""Multilingual LibriSpeech (MLS, Pratap et al. 2020) -> DATA/<lang>/ (DESIGN.md layout).
+"""Multilingual LibriSpeech (MLS, Pratap et al. 2020) -> DATA/<lang>/ (README, "Data layout").
 
 Each language is released as ``mls_<language>_opus`` (16 kHz Opus) or ``mls_<language>`` (16 kHz
 FLAC), holding ``train``, ``dev`` and ``test``: ``transcripts.txt`` (``<speaker>_<book>_<seg>``

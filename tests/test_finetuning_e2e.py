@@ -62,14 +62,16 @@ def run(command, cwd):
     return proc.stdout, log
 
 
-def finetune(data, w2v_path, run_dir, *overrides):
+def finetune(data, w2v_path, run_dir, *overrides, langs=LANGS):
     save_dir = os.path.join(run_dir, "checkpoints")
+    valid = ",".join(f"valid_{lang}" for lang in langs)
     _, log = run([
         os.path.join(BIN, "fairseq-hydra-train"),
         "--config-dir", os.path.join(ROOT, "config", "finetuning"), "--config-name", "ctc_tiny",
         f"common.user_dir={USER_DIR}", f"task.data={data}", f"model.w2v_path={w2v_path}",
-        "task.langs=[fi,sw]", f"checkpoint.save_dir={save_dir}", f"hydra.run.dir={run_dir}/hydra",
-        "optimization.max_update=3", "dataset.valid_subset='valid_fi,valid_sw'", *overrides,
+        f"task.langs=[{','.join(langs)}]", f"checkpoint.save_dir={save_dir}",
+        f"hydra.run.dir={run_dir}/hydra", "optimization.max_update=3",
+        f"dataset.valid_subset='{valid}'", *overrides,
     ], cwd=run_dir)
     return os.path.join(save_dir, "checkpoint_last.pt"), log
 
@@ -116,12 +118,12 @@ def write_official_checkpoint(data, path):
                 "extra_state": {}, "last_optimizer_state": None}, path)
 
 
-def check_generate_output(stdout, count):
+def check_generate_output(stdout, count, subset="test_fi"):
     hyps = re.findall(r"^H-(\d+)\t(\S+)\t(.*)$", stdout, re.M)
     refs = re.findall(r"^T-(\d+)\t(.*)$", stdout, re.M)
     assert len(hyps) == len(refs) == count
     assert all("<s>" not in h for _, _, h in hyps)
-    score = re.search(r"^Generate test_fi with beam=\d+: PER: ([\d.]+) \((\d+) errors / (\d+)", stdout, re.M)
+    score = re.search(rf"^Generate {subset} with beam=\d+: PER: ([\d.]+) \((\d+) errors / (\d+)", stdout, re.M)
     assert score, stdout[-2000:]
     assert int(score.group(3)) == sum(len([p for p in r.split() if p != "|"]) for _, r in refs)
     return float(score.group(1))
@@ -163,3 +165,37 @@ def test_generate_beam_search_with_token_language_model(finetuned, finetuning_da
     assert "CTC beam search: beam 4" in log
     check_generate_output(stdout, SPLITS["test"])
 
+
+
+@pytest.fixture(scope="module")
+def finetuned_fi(finetuning_data, pretrained_checkpoint, tmp_path_factory):
+    """Fine-tuned on fi alone: its checkpoint holds DATA/fi/dict.phn.txt, not the union."""
+    run_dir = str(tmp_path_factory.mktemp("finetuned_fi"))
+    return finetune(finetuning_data, pretrained_checkpoint, run_dir, langs=("fi",))[0]
+
+
+def test_one_language_model_decodes_its_language_without_langs(finetuned_fi, finetuning_data,
+                                                                tmp_path):
+    stdout, log = generate(finetuning_data, finetuned_fi, "test_fi", cwd=tmp_path)
+    check_generate_output(stdout, SPLITS["test"])
+    assert "not in the dictionary" not in log
+
+
+def test_one_language_model_on_another_language_counts_unknown_symbols(
+        finetuned_fi, finetuning_data, tmp_path):
+    stdout, log = generate(finetuning_data, finetuned_fi, "test_sw", cwd=tmp_path)
+    check_generate_output(stdout, SPLITS["test"], subset="test_sw")
+    fi_symbols = set(open(os.path.join(finetuning_data, "fi", "dict.phn.txt")).read().split()[::2])
+    sw_test = open(os.path.join(finetuning_data, "sw", "test.phn")).read().split()
+    unknown = sum(symbol not in fi_symbols for symbol in sw_test)
+    assert unknown > 0 and f"{unknown} target symbols not in the dictionary" in log
+    refs = re.findall(r"^T-\d+\t(.*)$", stdout, re.M)
+    assert sum(ref.split().count("<<unk>>") for ref in refs) == unknown  # generate's escaped unk
+
+
+def test_every_language_needs_the_model_languages(finetuned_fi, finetuned, finetuning_data,
+                                                  tmp_path):
+    with pytest.raises(AssertionError, match=r"only in the data's: \[.*\]\. Decode one language"):
+        generate(finetuning_data, finetuned_fi, "test", cwd=tmp_path)
+    stdout, _ = generate(finetuning_data, finetuned[0], "test", "--langs", "fi,sw", cwd=tmp_path)
+    check_generate_output(stdout, 2 * SPLITS["test"], subset="test")

@@ -8,7 +8,13 @@ import soundfile as sf
 from fairseq.data import Dictionary
 
 import xlsr_plugin  # noqa: F401
-from xlsr_plugin.tasks.xlsr_finetuning import LabelError, XlsrFinetuningConfig, XlsrFinetuningTask
+from xlsr_plugin.tasks._multilingual import language_list
+from xlsr_plugin.tasks.xlsr_finetuning import (
+    LabelError,
+    XlsrFinetuningConfig,
+    XlsrFinetuningTask,
+    some_symbols,
+)
 
 LABELS = {"fi": ["k i | s a", "v e s i"], "sw": ["m a j i", "j i | m a"]}
 
@@ -77,17 +83,46 @@ def test_unknown_symbol_becomes_unk_and_is_logged(tmp_path, caplog):
     assert target.count(task.target_dictionary.unk()) == 2
 
 
-def test_checkpoint_with_another_dictionary_is_refused(tmp_path):
-    write_data(tmp_path)
-    task = make_task(tmp_path)
+def load_checkpoint_dictionary(task, symbols):
     trained = Dictionary()
-    for symbol in ("k", "i", "x"):
+    for symbol in symbols:
         trained.add_symbol(symbol)
     task.target_dictionary  # noqa: B018  (fairseq-generate reads it before loading the model)
     task.load_state_dict({"target_dictionary": trained})  # what loading the checkpoint does
+    return trained
+
+
+def test_checkpoint_with_another_dictionary_is_refused_for_every_language(tmp_path):
+    write_data(tmp_path)
+    task = make_task(tmp_path)
+    load_checkpoint_dictionary(task, ("k", "i", "x"))
     with pytest.raises(ValueError, match=r"only in the checkpoint's: \['x'\]; only in the data's: "
                        r"\['a', 'e', 'j', 'm', 's', 'v', '\|'\]"):
+        task.load_dataset("test")
+
+
+def test_split_of_one_language_decodes_with_the_checkpoint_dictionary(tmp_path, caplog):
+    write_data(tmp_path)
+    task = make_task(tmp_path)  # langs=[]: the data's dictionary would be the union
+    trained = load_checkpoint_dictionary(task, ("k", "i", "|", "x"))
+    with caplog.at_level(logging.WARNING):
         task.load_dataset("test_fi")
+    # fi's labels "k i | s a", "v e s i": s, a, v, e, s are not in the checkpoint's dictionary
+    assert "5 target symbols not in the dictionary" in caplog.text
+    label = task.dataset("test_fi")[0]["label"].tolist()
+    assert label == [trained.index(s) for s in ("k", "i", "|")] + [trained.unk()] * 2
+
+
+def test_symbol_lists_are_cut_with_a_count():
+    symbols = [chr(ord("a") + i) for i in range(20)]
+    assert some_symbols(symbols) == "['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'] and 12 more"
+    assert some_symbols(symbols[:3]) == "['a', 'b', 'c']"
+
+
+def test_languages_from_the_command_line():
+    assert language_list("ky,sv") == language_list("[ky, sv]") == ["ky", "sv"]
+    assert language_list("['ky', 'sv']") == ["ky", "sv"]  # fairseq's list literal
+    assert language_list("ky") == ["ky"] and language_list("") == []
 
 
 def test_language_balanced_sampling_of_the_training_split(tmp_path):

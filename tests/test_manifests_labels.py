@@ -2,7 +2,7 @@
 import pytest
 
 import _manifest_checks  # noqa: F401  (makes manifests/ importable)
-from manifests._fewshot import balanced_order, fewshot_name, nested_subsets
+from manifests.fewshot import balanced_order, fewshot_name, nested_subsets
 from manifests._labels import espeak_voice, letters, normalize_words, phonemize
 
 

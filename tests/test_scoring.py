@@ -8,8 +8,8 @@ from fairseq.logging import metrics
 from fairseq.scoring import build_scorer
 
 import xlsr_plugin  # noqa: F401  (registers the scorers)
-from xlsr_plugin.scoring._edit_counts import (characters, characters_and_boundaries,
-                                              edit_counts, phones)
+from xlsr_plugin.scoring.edit_counts import (characters, characters_and_boundaries,
+                                             edit_counts, phones)
 from xlsr_plugin.scoring.valid_rates import count_rate, log_rates
 
 

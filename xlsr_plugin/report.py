@@ -14,7 +14,7 @@ import sys
 from collections import OrderedDict
 from typing import Dict, List, Optional, Tuple
 
-from xlsr_plugin.scoring._edit_counts import UNITS, EditCounts, edit_counts
+from xlsr_plugin.scoring.edit_counts import UNITS, EditCounts, edit_counts
 
 SCORE_LINE = re.compile(r"^Generate (\S+) with beam=\d+: (\w+):", re.M)
 UNIT_OF_SCORER = {"PER": "phone", "CER": "char", "WER": "word"}

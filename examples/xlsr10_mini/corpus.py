@@ -13,7 +13,7 @@ from typing import Dict
 
 from examples.xlsr10_mini.settings import Settings
 from examples.xlsr10_mini.stages import Job, Runner
-from manifests._fewshot import fewshot_name
+from manifests.fewshot import fewshot_name
 
 logger = logging.getLogger(__name__)
 

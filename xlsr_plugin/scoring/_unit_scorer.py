@@ -1,7 +1,7 @@
 """A corpus-level error-rate scorer over one kind of unit, for `fairseq-generate --scoring`."""
 from fairseq.scoring import BaseScorer
 
-from xlsr_plugin.scoring._edit_counts import distance
+from xlsr_plugin.scoring.edit_counts import distance
 
 
 class UnitErrorScorer(BaseScorer):

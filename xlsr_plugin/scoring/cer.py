@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from fairseq.dataclass import FairseqDataclass
 from fairseq.scoring import register_scorer
 
-from xlsr_plugin.scoring._edit_counts import characters, characters_and_boundaries
+from xlsr_plugin.scoring.edit_counts import characters, characters_and_boundaries
 from xlsr_plugin.scoring._unit_scorer import UnitErrorScorer
 
 

@@ -3,7 +3,7 @@ units ignored (Rivière et al. 2020, as the XLSR paper reports it on Common Voic
 from fairseq.dataclass import FairseqDataclass
 from fairseq.scoring import register_scorer
 
-from xlsr_plugin.scoring._edit_counts import phones
+from xlsr_plugin.scoring.edit_counts import phones
 from xlsr_plugin.scoring._unit_scorer import UnitErrorScorer
 
 

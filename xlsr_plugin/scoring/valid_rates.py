@@ -12,7 +12,7 @@ from typing import Callable, Dict, List, Sequence, Tuple
 import torch
 from fairseq.logging import metrics
 
-from xlsr_plugin.scoring._edit_counts import characters_and_boundaries, distance, phones
+from xlsr_plugin.scoring.edit_counts import characters_and_boundaries, distance, phones
 
 RATE_OF_LABELS: Dict[str, Tuple[str, Callable[[str], List[str]]]] = {
     "phn": ("per", phones), "ltr": ("cer", characters_and_boundaries)}

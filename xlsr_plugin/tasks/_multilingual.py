@@ -38,11 +38,25 @@ def check_supported_options(cfg) -> None:
             )
 
 
+def language_list(text: str) -> List[str]:
+    """Language codes from the command line: `ky,sv`, `[ky,sv]` or fairseq's list literal
+    `"['ky', 'sv']"`."""
+    codes = (code.strip(" '\"") for code in text.strip().strip("[]").split(","))
+    return [code for code in codes if code]
+
+
 class MultilingualTaskMixin:
     """For a task whose cfg has data, langs, sampling_alpha, sampling_unit, train_subset, seed
     and the AudioPretrainingConfig fields."""
 
     _languages = None
+
+    @classmethod
+    def add_args(cls, parser):
+        """The argparse options of fairseq-train and fairseq-generate: fairseq reads a list
+        option as a Python literal only (`--langs "['ky']"`); take `--langs ky,sv` as well."""
+        super().add_args(parser)
+        parser._option_string_actions["--langs"].type = language_list
 
     @property
     def languages(self) -> List[str]:

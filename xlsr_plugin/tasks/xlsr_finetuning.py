@@ -66,6 +66,12 @@ class LabelError(ManifestError):
     """Label files that do not line up with their manifest."""
 
 
+def some_symbols(symbols: List[str], shown: int = 8) -> str:
+    """The first few symbols of a list, and how many more there are."""
+    more = len(symbols) - shown
+    return str(symbols[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
 def _manifest_row(tsv: str, index: int) -> str:
     """The audio path of the manifest's `index`-th utterance row (line index + 2)."""
     with open(tsv, encoding="utf-8") as f:
@@ -104,21 +110,30 @@ class XlsrFinetuningTask(SeededStepsMixin, MultilingualTaskMixin, AudioFinetunin
         self._data_dictionary = Dictionary.load(path)
         return self._data_dictionary
 
-    def check_checkpoint_dictionary(self):
-        """A loaded checkpoint's task state carries the dictionary it was trained with: it must
-        be the data's, or every output symbol would be read as another one."""
+    def check_checkpoint_dictionary(self, split: str, base: str) -> None:
+        """A loaded checkpoint's task state carries the dictionary it was fine-tuned with. A
+        split that names its language (`test_ky`) is decoded with it: its references are
+        encoded with it and symbols it lacks become `<unk>`, as in fine-tuning. Any other split
+        must use the same dictionary, or every output symbol would be read as another one."""
         trained = self.state.target_dictionary
+        if trained is self._data_dictionary:  # no checkpoint loaded: the data's, built lazily
+            return
+        if split != base:
+            logger.info("%s: decoding with the checkpoint's dictionary (%d symbols)", split, len(trained))
+            return
         data = self._data_dictionary or self.load_target_dictionary()
-        if trained is data or trained.symbols == data.symbols:
+        if trained.symbols == data.symbols:
             return
         only_trained = [s for s in trained.symbols if s not in data.indices]
         only_data = [s for s in data.symbols if s not in trained.indices]
-        detail = (f"only in the checkpoint's: {only_trained}; only in the data's: {only_data}"
+        detail = (f"only in the checkpoint's: {some_symbols(only_trained)}; "
+                  f"only in the data's: {some_symbols(only_data)}"
                   if only_trained or only_data else "same symbols in another order")
         raise ValueError(
-            f"the checkpoint's dictionary ({len(trained)} symbols) is not {self.dictionary_path()} "
-            f"({len(data)} symbols): {detail}. Point the task at the dictionary the model was "
-            "fine-tuned with (the language set of task.langs, or --target-dictionary DATA/<lang>)"
+            f"split {split}: the checkpoint's dictionary ({len(trained)} symbols) is not "
+            f"{self.dictionary_path()} ({len(data)} symbols): {detail}. Decode one language's "
+            "split (test_<lang>), or give the languages the model was fine-tuned on (--langs "
+            "ky,sv) or its dictionary's folder (--target-dictionary DATA/<lang>)"
         )
 
     # -- datasets -------------------------------------------------------------------------------
@@ -127,8 +142,8 @@ class XlsrFinetuningTask(SeededStepsMixin, MultilingualTaskMixin, AudioFinetunin
         task_cfg = task_cfg or self.cfg
         if not task_cfg.labels:
             raise ValueError("xlsr_finetuning needs task.labels (phn, ltr, ...)")
-        self.check_checkpoint_dictionary()
         base, langs = self.split_languages(split)
+        self.check_checkpoint_dictionary(split, base)
         datasets = OrderedDict((lang, self._labelled(lang, base, task_cfg)) for lang in langs)
         self.datasets[split] = self.combine_languages(split, datasets, alpha=self.cfg.sampling_alpha)
 
