@@ -59,6 +59,7 @@ def test_finetuning_from_the_repository_root(pretraining_data, pretrained_checkp
     data = labelled_copy(pretraining_data, "es", tmp_path / "data")
     proc = typed_at_root("--config-dir", "config/finetuning", "--config-name", "ctc_tiny",
                          f"task.data={data}", "task.langs=[es]", "task.labels=ltr",
+                         "checkpoint.best_checkpoint_metric=cer",  # ctc_tiny selects by per
                          f"model.w2v_path={pretrained_checkpoint}",
                          "optimization.max_update=3", run_dir=tmp_path)  # tri-stage: 3 phases
     assert proc.returncode == 0, proc.stderr[-3000:]
