@@ -28,7 +28,8 @@ setup(
     name="xlsr_plugin",
     version="0.1.0",
     description="XLSR multilingual wav2vec 2.0 pretraining and CTC fine-tuning for fairseq",
-    packages=find_packages(include=["xlsr_plugin", "xlsr_plugin.*"]),
+    # manifests/ is a package too: xlsr_plugin.synthetic reads its language table.
+    packages=find_packages(include=["xlsr_plugin", "xlsr_plugin.*", "manifests", "manifests.*"]),
     python_requires=">=3.8",
     install_requires=INSTALL_REQUIRES,
     extras_require={
