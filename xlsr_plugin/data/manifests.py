@@ -59,7 +59,7 @@ def parse_split(
     base, _, lang = split.rpartition("_")
     if base and lang in langs:
         stem, _, corpus = base.rpartition("_")
-        if stem and corpus in corpora and os.path.isfile(manifest_path(data, lang, stem, corpus)):
+        if stem and corpus and corpus in corpora:
             return stem, [lang], [corpus]
         if any(os.path.isfile(manifest_path(data, lang, base, c)) for c in corpora):
             return base, [lang], corpora
