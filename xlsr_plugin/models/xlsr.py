@@ -13,6 +13,8 @@ import torch
 from fairseq.models import register_model
 from fairseq.models.wav2vec.wav2vec2 import Wav2Vec2Config, Wav2Vec2Model
 
+from xlsr_plugin.models.architecture import check_same_architecture
+
 
 @dataclass
 class XlsrConfig(Wav2Vec2Config):
@@ -31,6 +33,11 @@ class XlsrModel(Wav2Vec2Model):
     @classmethod
     def build_model(cls, cfg: XlsrConfig, task=None):
         return cls(cfg)
+
+    def load_state_dict(self, state_dict, strict=True, model_cfg=None, args=None):
+        # A checkpoint of other flags (checkpoint.restore_file=xlsr_53_56k.pt) fails naming them.
+        check_same_architecture(self.state_dict(), state_dict)
+        return super().load_state_dict(state_dict, strict=strict, model_cfg=model_cfg, args=args)
 
     def _keep_code_choices(self, module, inputs, logits):
         groups = self.quantizer.groups

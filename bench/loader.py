@@ -1,0 +1,111 @@
+"""Benchmark: audio seconds read per second by one loader worker, for the formats the manifests
+leave on disk (16 kHz FLAC, written by the conversions and used by MLS's FLAC release; 16 kHz
+Opus, MLS's Opus release, listed in place), through the plugin task's dataset against stock
+fairseq's FileAudioDataset on the same files in the same run.
+
+Clips are espeak-ng speech (xlsr_plugin.synthetic) joined into utterances of about `--seconds`,
+written once per format. Each path reads every clip once per repetition in this one process (one
+worker = one core, torch on one thread); the best of `--repeats` is kept (the machine may be
+shared). Then it says whether Opus must be converted: a worker must deliver the audio a GPU trains
+on per second divided by the workers per GPU (`--gpu-audio-per-s`: XLSR-53 Large's 75 s per GPU
+batch at 2 updates/s, a fast GPU; `--workers-per-gpu` 6, xlsr_53.yaml). Not a test.
+
+    python bench/loader.py [--clips 40] [--seconds 12] [--repeats 3] [--smoke]
+"""
+import argparse
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+from fairseq.data import FileAudioDataset
+from fairseq.tasks import setup_task
+from omegaconf import OmegaConf
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _smoke import parse_args  # noqa: E402
+from xlsr_plugin.synthetic.sentences import make_sentences  # noqa: E402
+from xlsr_plugin.synthetic.speech import speaker_voices, synthesize  # noqa: E402
+from xlsr_plugin.tasks.xlsr_pretraining import XlsrPretrainingConfig  # noqa: E402
+
+logging.disable(logging.WARNING)
+FORMATS = {"flac": {"format": "FLAC"}, "opus": {"format": "OGG", "subtype": "OPUS"}}
+MARGIN = 10  # a format is fast enough when one worker reads 10x what it must deliver
+
+
+def write_clips(work: Path, clips: int, seconds: float):
+    """DATA_<format>/xx/train.tsv of `clips` utterances of about `seconds` of speech."""
+    sentences = make_sentences("es", clips * 6, 0)
+    voices = speaker_voices("es", 3)
+    speech = synthesize(sentences, [voices[i % 3] for i in range(len(sentences))])
+    pool = np.concatenate(speech)
+    frames = int(seconds * 16000)
+    pool = np.tile(pool, int(np.ceil(clips * frames / len(pool))))
+    for ext, fmt in FORMATS.items():
+        folder = work / f"DATA_{ext}" / "xx"
+        (folder / "audio").mkdir(parents=True, exist_ok=True)
+        rows = []
+        for i in range(clips):
+            path = folder / "audio" / f"{i:04d}.{ext}"
+            sf.write(str(path), pool[i * frames:(i + 1) * frames], 16000, **fmt)
+            rows.append(f"audio/{path.name}\t{sf.info(str(path)).frames}")
+        (folder / "train.tsv").write_text(f"{folder}\n" + "\n".join(rows) + "\n")
+    return clips * frames / 16000
+
+
+def plugin_dataset(data: Path):
+    cfg = XlsrPretrainingConfig(_name="xlsr_pretraining", data=str(data), train_subset="train", seed=1,
+                                tpu=False, min_sample_size=0, max_sample_size=10**9)
+    task = setup_task(OmegaConf.structured(cfg))
+    task.load_dataset("train")
+    return task.dataset("train")
+
+
+def seconds_per_second(dataset, audio_seconds: float, repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        read = sum(dataset[i]["source"].shape[-1] for i in range(len(dataset)))
+        best = min(best, time.perf_counter() - start)
+    assert abs(read / 16000 - audio_seconds) < 1, (read, audio_seconds)
+    return audio_seconds / best
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clips", type=int, default=40)
+    parser.add_argument("--seconds", type=float, default=12.0)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--gpu-audio-per-s", type=float, default=150.0)
+    parser.add_argument("--workers-per-gpu", type=int, default=6)
+    args = parse_args(parser, {"clips": 4, "seconds": 3.0, "repeats": 1})
+    torch.set_num_threads(1)
+    work = Path(tempfile.mkdtemp(prefix="xlsr_bench_loader_"))
+    audio = write_clips(work, args.clips, args.seconds)
+    need = args.gpu_audio_per_s / args.workers_per_gpu
+    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; {args.clips} clips, {audio:.0f} s "
+          f"of audio per format; best of {args.repeats}")
+    print("\n  format  plugin (s audio / s)  stock (s audio / s)  plugin / stock")
+    rates = {}
+    for ext in FORMATS:
+        manifest = work / f"DATA_{ext}" / "xx" / "train.tsv"
+        plugin = seconds_per_second(plugin_dataset(work / f"DATA_{ext}"), audio, args.repeats)
+        stock = seconds_per_second(FileAudioDataset(str(manifest), sample_rate=16000), audio, args.repeats)
+        rates[ext] = plugin
+        print(f"  {ext:6s} {plugin:20,.0f}x {stock:20,.0f}x {plugin / stock:15.2f}")
+    verdict = "keep Opus in place" if rates["opus"] >= MARGIN * need else "convert Opus to FLAC"
+    print(f"\na worker must deliver {need:.0f} s of audio per s ({args.gpu_audio_per_s:.0f} s/s per GPU, "
+          f"{args.workers_per_gpu} workers); Opus gives {rates['opus'] / need:.0f}x that, FLAC "
+          f"{rates['flac'] / need:.0f}x: {verdict} (threshold {MARGIN}x)")
+    shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()
