@@ -17,6 +17,9 @@ INSTALL_REQUIRES = [
     "flashlight-text",
     "babel",
     "tqdm",
+    # fairseq's FileAudioDataset keeps manifest paths in a pyarrow array when it imports (else a
+    # Python list, which every forked loader worker copies as it reads: bench/memory.py).
+    "pyarrow",
 ]
 
 setup(

@@ -24,12 +24,15 @@ def pooled_part_weights(parts: Sequence[str], hours: Dict[str, float], alpha: fl
 
 
 def summing_to_one(probs: List[float]) -> List[float]:
-    big = max(range(len(probs)), key=probs.__getitem__)  # the largest: its steps move the sum
-    for _ in range(10_000):
-        error = sum(probs) - 1.0
-        if error == 0.0:
-            return probs
-        probs[big] = math.nextafter(probs[big], -math.inf if error > 0 else math.inf)
+    """Steps the largest weight (its steps move the sum fast), then, when the sum keeps jumping
+    over 1.0, the smallest (finer steps), one float at a time."""
+    for position in (max, min):
+        moved = position(range(len(probs)), key=probs.__getitem__)
+        for _ in range(10_000):
+            error = sum(probs) - 1.0
+            if error == 0.0:
+                return probs
+            probs[moved] = math.nextafter(probs[moved], -math.inf if error > 0 else math.inf)
     raise RuntimeError(f"could not make the weights sum to 1: {probs}")
 
 
