@@ -187,6 +187,8 @@ def test_corpora_layout_names_and_splits(corpora_data):
         task.load_dataset(split)
         assert task.dataset(split).names == names, split
     assert task.dataset("valid_pl").lang_ids.tolist() == [1, 1]
+    # pyarrow (a dependency) holds the paths: no per-worker copy of a Python list of them.
+    assert all(type(d.fnames).__module__.startswith("pyarrow") for d in task.dataset("train").datasets)
     with pytest.raises(ManifestError, match=r"language\(s\) \['es'\]"):
         task.load_dataset("valid_mls_es")
 
