@@ -105,8 +105,9 @@ def main():
         plugin = seconds_per_second(plugin_dataset(work / f"DATA_{ext}"), audio, args.repeats)
         stock = seconds_per_second(FileAudioDataset(str(manifest), sample_rate=16000), audio, args.repeats)
         rates[ext] = plugin[0]
+        size = sum(f.stat().st_size for f in (manifest.parent / "audio").iterdir()) / audio / 1000
         print(f"  {ext:6s} {plugin[0]:7,.0f}x ({plugin[1]:5,.0f}x) {stock[0]:7,.0f}x ({stock[1]:5,.0f}x)"
-              f" {plugin[0] / stock[0]:12.2f}")
+              f" {plugin[0] / stock[0]:12.2f}   {size:5.1f} kB per audio second on disk")
     verdict = "keep Opus in place" if rates["opus"] >= MARGIN * need else "convert Opus to FLAC"
     print(f"\na worker must deliver {need:.0f} s of audio per s ({args.gpu_audio_per_s:.0f} s/s per GPU, "
           f"{args.workers_per_gpu} workers); Opus gives {rates['opus'] / need:.0f}x that, FLAC "

@@ -4,10 +4,11 @@ workers) on the sampler benchmark's XLSR-53-scale corpus, with and without pyarr
 fairseq's FileAudioDataset keeps the manifest's file names in a pyarrow array when pyarrow imports,
 else in a Python list; a forked worker that looks names up by index touches the list's objects
 (reference counts) and so copies their pages. This runs the plugin task's training iterator with
-4 workers over `--items` random utterances (2% of the corpus by default: a random 2% touches about
-two thirds of the pages of a list of short strings) in a fresh process per setting, and prints
-Rss, Pss and private (Uss) memory of the whole tree; Pss and Uss count shared pages once. Audio is
-not decoded (see _memory_child.py). Not a test.
+4 workers over `--items` random utterances (2% of the corpus by default) in a fresh process per
+setting, and prints Rss, Pss and private (Uss) memory of the whole tree; Pss and Uss count shared
+pages once. Each name a worker looks up in a list dirties the page it sits on, so a worker's
+private memory grows with what it has read, up to the whole list by the end of an epoch; a short
+run shows the growth, not the end state. Audio is not decoded (see _memory_child.py). Not a test.
 
     python bench/memory.py [--utterances 10000000] [--workers 4] [--items 200000] [--workdir DIR] [--smoke]
 """
