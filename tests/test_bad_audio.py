@@ -136,3 +136,17 @@ def test_training_run_stops_when_a_language_has_too_many_bad_files(pretraining_d
     with pytest.raises(AssertionError, match=r"BadAudioError: .*train\.tsv: 1 of \d+ utterances are bad, "
                        r"more than task.bad_audio_max_share=0.01"):
         train_tiny(data, tmp_path / "run", 8)
+
+
+def test_finetuning_task_split_fails_naming_file_and_line(tmp_path):
+    """What fairseq-generate and fine-tuning read: a deleted file of test_sw stops them."""
+    from test_finetuning_task import make_task, write_data
+
+    write_data(tmp_path)
+    os.remove(tmp_path / "sw" / "1.wav")
+    task = make_task(tmp_path)
+    task.load_dataset("test_sw")
+    dataset = task.dataset("test_sw")
+    assert dataset[0]["source"].shape[-1] == 8000
+    with pytest.raises(BadAudioError, match=r"sw/1\.wav \(.*sw/test\.tsv, line 3\): missing"):
+        dataset[1]
