@@ -57,3 +57,13 @@ def test_pooled_plan_over_three_corpora(corpora, tmp_path):
     for subset in ("valid_pl", "valid_mls_pl"):
         assert re.search(rf"valid on '{subset}' subset .*loss_pl", run.log)
     assert np.isclose(sum(float(re.search(r"p=([\d.]+)", x).group(1)) for x in plan.values()), 1, atol=1e-3)
+
+
+def test_resume_with_corpora_continues_exactly(corpora, tmp_path):
+    overrides = ("task.corpora=[cv,mls,babel]",)
+    whole = train_tiny(corpora, tmp_path / "whole", 4, *overrides, record=True)
+    train_tiny(corpora, tmp_path / "resumed", 2, *overrides, record=True)
+    second = train_tiny(corpora, tmp_path / "resumed", 4, *overrides, record=True)
+    assert "@ 2 updates)" in second.log  # resumed, not restarted
+    with open(whole.batches) as a, open(second.batches) as b:
+        assert a.read().splitlines() == b.read().splitlines()
