@@ -22,6 +22,9 @@ INSTALL_REQUIRES = [
     # (`tensorboard --logdir`) and the event-file reader of the tests.
     "tensorboardX",
     "tensorboard",
+    # fairseq's FileAudioDataset keeps manifest paths in a pyarrow array when it imports (else a
+    # Python list, which every forked loader worker copies as it reads: bench/memory.py).
+    "pyarrow",
 ]
 
 setup(

@@ -6,6 +6,11 @@ a handful with one to two thousand (the MLS languages), then BABEL's 17 language
 hours each and a long tail of Common Voice languages down to a couple of hours. The values below are
 a plausible long tail written for this benchmark (rounded, not copied figure by figure), jittered
 with a fixed seed; utterance counts are proportional to hours, durations uniform in [2, 35] s.
+
+With `corpora`, each language's hours are split over the corpora it came from in XLSR-53
+(DATA/<corpus>/<lang>/train.tsv): the 8 MLS languages are in MLS and Common Voice (CV_OF_MLS
+hours in Common Voice, a plausible size, rounded), BABEL languages in BABEL (Turkish also in
+Common Voice), the others in Common Voice alone.
 """
 import json
 import os
@@ -22,6 +27,21 @@ BABEL = ["as", "bn", "ceb", "ht", "hy", "ka", "kk", "ku", "lo", "lt", "mn", "ps"
          "tr", "vi", "zu"]
 COMMON_VOICE = ["ca", "rw", "fa", "eu", "ru", "cy", "kab", "eo", "zh", "ky", "tt", "cv", "ar", "et",
                 "id", "mt", "sah", "sl", "sv", "rm", "ia", "ja", "br", "dv", "fy", "ga", "or"]
+
+
+CV_OF_MLS = {"en": 1000, "de": 400, "fr": 300, "es": 200, "it": 80, "nl": 30, "pt": 20, "pl": 25}
+BABEL_ALSO_IN_CV = {"tr": 0.2}  # share of the language in Common Voice
+
+
+def corpus_shares(lang: str, hours: float) -> Dict[str, float]:
+    """corpus -> share of the language's hours, as XLSR-53's corpora hold it."""
+    if lang in CV_OF_MLS:
+        cv = min(CV_OF_MLS[lang], 0.5 * hours) / hours
+        return {"mls": 1 - cv, "cv": cv}
+    if lang in BABEL:
+        cv = BABEL_ALSO_IN_CV.get(lang, 0.0)
+        return {"babel": 1 - cv, "cv": cv} if cv else {"babel": 1.0}
+    return {"cv": 1.0}
 
 
 def language_hours(languages: int = 53, seed: int = 0) -> Dict[str, float]:
@@ -43,14 +63,25 @@ def utterance_counts(hours: Dict[str, float], utterances: int) -> Dict[str, int]
     return {lang: max(1, int(round(utterances * h / total))) for lang, h in hours.items()}
 
 
-def write_corpus(data: Path, utterances: int, languages: int, seed: int = 0) -> Tuple[List[str], Dict[str, float]]:
-    """Writes the manifests once (kept between runs); returns the languages and their actual hours."""
-    spec = {"utterances": utterances, "languages": languages, "seed": seed, "version": 1}
+def part_hours(languages: int, seed: int, corpora: bool) -> Dict[str, float]:
+    """`<corpus>/<lang>` (or `<lang>`) -> hours."""
+    hours = language_hours(languages, seed)
+    if not corpora:
+        return hours
+    return {f"{corpus}/{lang}": h * share for lang, h in hours.items()
+            for corpus, share in corpus_shares(lang, h).items()}
+
+
+def write_corpus(data: Path, utterances: int, languages: int, seed: int = 0,
+                 corpora: bool = False) -> Tuple[List[str], Dict[str, float]]:
+    """Writes the manifests once (kept between runs); returns the parts (languages, or
+    `<corpus>/<lang>`) and their actual hours."""
+    spec = {"utterances": utterances, "languages": languages, "seed": seed, "version": 1, "corpora": corpora}
     done = data / "corpus.json"
     if done.exists() and json.loads(done.read_text())["spec"] == spec:
         described = json.loads(done.read_text())
         return described["langs"], described["hours"]
-    counts = utterance_counts(language_hours(languages, seed), utterances)
+    counts = utterance_counts(part_hours(languages, seed, corpora), utterances)
     rng = np.random.default_rng(seed + 1)
     actual = {}
     for lang, n in counts.items():

@@ -1,5 +1,5 @@
 """One measured path of bench/sampler.py, run in a fresh process so that its peak memory is its
-own: loads DATA/<lang>/train.tsv, then builds epochs 1 and 2 (plan, ordered indices, size filter,
+own: loads DATA/<lang>/train.tsv (or DATA/<corpus>/<lang>/train.tsv for `--langs cv/en,...`), then builds epochs 1 and 2 (plan, ordered indices, size filter,
 batches) as fairseq's trainer does. Prints one JSON line."""
 import argparse
 import json
@@ -8,8 +8,13 @@ import sys
 import time
 from argparse import Namespace
 
+from pathlib import Path
+
 from fairseq import utils
 from omegaconf import OmegaConf
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _stock import key, multi_corpus_split  # noqa: E402
 
 logging.disable(logging.WARNING)  # per-language epoch logs are not what is measured
 
@@ -26,8 +31,11 @@ def plugin_task(args):
     utils.import_user_module(Namespace(user_dir=args.user_dir))
     from xlsr_plugin.tasks.xlsr_pretraining import XlsrPretrainingConfig, XlsrPretrainingTask
 
+    parts = args.langs.split(",")
+    corpora = sorted({p.rpartition("/")[0] for p in parts} - {""})
     cfg = XlsrPretrainingConfig(
-        data=args.data, langs=args.langs.split(","), sampling_alpha=0.5, train_subset="train",
+        data=args.data, langs=list(dict.fromkeys(p.rpartition("/")[2] for p in parts)), corpora=corpora,
+        sampling_alpha=0.5, train_subset="train",
         max_sample_size=args.max_sample_size, min_sample_size=args.min_sample_size, seed=1, tpu=False,
     )
     return XlsrPretrainingTask.setup_task(OmegaConf.structured(cfg)), "train"
@@ -36,12 +44,12 @@ def plugin_task(args):
 def stock_task(args):
     from fairseq.tasks.audio_pretraining import AudioPretrainingConfig, AudioPretrainingTask
 
-    langs = args.langs.split(",")
+    parts = args.langs.split(",")
     cfg = AudioPretrainingConfig(
-        data=args.data, multi_corpus_keys=",".join(langs), multi_corpus_sampling_weights=args.weights,
+        data=args.data, multi_corpus_keys=",".join(key(p) for p in parts), multi_corpus_sampling_weights=args.weights,
         max_sample_size=args.max_sample_size, min_sample_size=args.min_sample_size, seed=1, tpu=False,
     )
-    return AudioPretrainingTask.setup_task(OmegaConf.structured(cfg)), ",".join(f"{lang}:{lang}/train" for lang in langs)
+    return AudioPretrainingTask.setup_task(OmegaConf.structured(cfg)), multi_corpus_split(parts)
 
 
 def epoch_batches(task, dataset, epoch, max_tokens):

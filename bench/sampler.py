@@ -1,12 +1,14 @@
 """Benchmark: loading and planning an epoch of an XLSR-53-scale corpus, plugin against stock fairseq.
 
-Synthesizes 53 DATA/<lang>/train.tsv manifests (about 10 million utterances, a long tail of hours
-shaped like XLSR-53's mix; see bench/_corpus.py; no audio: neither path reads any), then measures
-in a fresh process per path (peak memory = that process's VmHWM):
-  * plugin: task xlsr_pretraining (alpha 0.5 by hours), `load_dataset("train")`;
-  * stock:  task audio_pretraining, multi_corpus_keys = the languages, multi_corpus_sampling_weights
-            = the alpha=0.5 probabilities worked out here, split `en:en/train,de:de/train,...` over
-            the very same files;
+Synthesizes 53 languages' train.tsv manifests (about 10 million utterances, a long tail of hours
+shaped like XLSR-53's mix, split over the corpora as in XLSR-53: DATA/{cv,mls,babel}/<lang>/; see
+bench/_corpus.py; `--layout languages`: one DATA/<lang>/ per language; no audio: neither path reads
+any), then measures in a fresh process per path (peak memory = that process's VmHWM):
+  * plugin: task xlsr_pretraining (alpha 0.5 by hours, task.corpora=[babel,cv,mls], corpus_alpha 1),
+            `load_dataset("train")`;
+  * stock:  task audio_pretraining, multi_corpus_keys = the (corpus, language) parts,
+            multi_corpus_sampling_weights = the same probabilities worked out here, split
+            `mls_en:mls/en/train,cv_en:cv/en/train,...` over the very same files;
 and for each: load time, then epoch 1 and epoch 2 each built as the trainer does (get_batch_iterator
 with max_tokens 1.4M as xlsr_base, size filter, batch_by_size, next_epoch_itr). The plugin draws
 epoch 1's plan while loading, stock draws it in ordered_indices: epoch 2 is the like-for-like
@@ -14,12 +16,14 @@ epoch 1's plan while loading, stock draws it in ordered_indices: epoch 2 is the 
 limit; when it runs out, stock is measured at smaller scales and extrapolated (said in the output).
 Targets: plugin epoch plan + batches < 10 s, peak < 4 GiB, no slower than stock. Not a test.
 
-    python bench/sampler.py [--utterances 10000000] [--languages 53] [--workdir DIR] [--skip-stock]
+    python bench/sampler.py [--utterances 10000000] [--languages 53] [--layout corpora|languages]
+                            [--workdir DIR] [--skip-stock] [--smoke]
 """
 import argparse
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,7 +34,8 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 from _corpus import write_corpus  # noqa: E402
-from _stock import alpha_weights, weights_string  # noqa: E402
+from _smoke import parse_args  # noqa: E402
+from _stock import alpha_weights, pooled_part_weights, weights_string  # noqa: E402
 
 PLAN_TARGET_S, MEMORY_TARGET_MIB = 10.0, 4096.0
 HEADER = "\n  utterances path    load s  epoch1 s  epoch2 s  total s  peak MiB   batches"
@@ -40,7 +45,9 @@ def measure(path, data: Path, langs, hours, timeout):
     command = [sys.executable, str(BENCH / "_sampler_child.py"), path, "--data", str(data),
                "--langs", ",".join(langs), "--user-dir", str(BENCH.parent / "xlsr_plugin")]
     if path == "stock":
-        command += ["--weights", weights_string(alpha_weights([hours[lang] for lang in langs], 0.5))]
+        weights = (pooled_part_weights(langs, hours, 0.5) if "/" in langs[0]
+                   else alpha_weights([hours[lang] for lang in langs], 0.5))
+        command += ["--weights", weights_string(weights)]
     start = time.perf_counter()
     try:
         proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
@@ -59,14 +66,16 @@ def measured(scale, path, data, langs, hours, timeout):
     return result
 
 
-def corpus(work: Path, utterances, languages):
-    data = work / f"u{utterances}_l{languages}"
+def corpus(work: Path, utterances, languages, layout="corpora"):
+    corpora = layout == "corpora"
+    data = work / f"u{utterances}_l{languages}{'_corpora' if corpora else ''}"
     start = time.perf_counter()
-    langs, hours = write_corpus(data, utterances, languages)
+    langs, hours = write_corpus(data, utterances, languages, corpora=corpora)
     took = time.perf_counter() - start
-    print(f"corpus {utterances:,} utterances, {len(langs)} languages, {sum(hours.values()):,.0f} hours "
-          f"(largest {langs[0]} {hours[langs[0]]:,.0f} h, smallest {langs[-1]} {hours[langs[-1]]:.1f} h)"
-          f", ready in {took:.0f} s: {data}")
+    largest, smallest = max(langs, key=hours.get), min(langs, key=hours.get)
+    print(f"corpus {utterances:,} utterances, {len({p.rpartition('/')[2] for p in langs})} languages in "
+          f"{len(langs)} parts, {sum(hours.values()):,.0f} hours (largest {largest} {hours[largest]:,.0f} h, "
+          f"smallest {smallest} {hours[smallest]:.1f} h), ready in {took:.0f} s: {data}")
     return data, langs, hours
 
 
@@ -89,11 +98,13 @@ def main():
     parser.add_argument("--utterances", type=int, default=10_000_000)
     parser.add_argument("--languages", type=int, default=53)
     parser.add_argument("--workdir", default=None, help="manifests are kept here between runs (default: a temporary folder)")
+    parser.add_argument("--layout", choices=["corpora", "languages"], default="corpora",
+                        help="DATA/<corpus>/<lang>/ split as in XLSR-53, or one DATA/<lang>/ per language")
     parser.add_argument("--skip-stock", action="store_true")
     parser.add_argument("--stock-timeout", type=int, default=600, help="seconds for one stock measurement")
     parser.add_argument("--scales", default="", help="smaller scales measured too, e.g. 100000,1000000 "
                         "(default: only when stock runs out of time at full scale)")
-    args = parser.parse_args()
+    args = parse_args(parser, {"utterances": 20_000, "stock_timeout": 120})
     work = Path(args.workdir or tempfile.mkdtemp(prefix="xlsr_bench_sampler_")).resolve()
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; pyarrow {'installed' if _has_pyarrow() else 'not installed'} "
           "(stock FileAudioDataset keeps file names in a pyarrow array when it is, else a list)")
@@ -101,7 +112,7 @@ def main():
     scales = sorted({int(s) for s in args.scales.split(",") if s} | {full})
     results = {}
     for scale in reversed(scales):
-        data, langs, hours = corpus(work, scale, args.languages)
+        data, langs, hours = corpus(work, scale, args.languages, args.layout)
         if not results:
             print(HEADER)
         results[scale] = {"plugin": measured(scale, "plugin", data, langs, hours, None)}
@@ -110,10 +121,12 @@ def main():
             if scale == full and "timeout" in results[scale]["stock"] and len(scales) == 1:
                 scales = [full // 100, full // 10, full]
                 for small in reversed(scales[:-1]):
-                    data, langs, hours = corpus(work, small, args.languages)
+                    data, langs, hours = corpus(work, small, args.languages, args.layout)
                     results[small] = {path: measured(small, path, data, langs, hours, args.stock_timeout)
                                       for path in ("plugin", "stock")}
     report(results, full, args.skip_stock)
+    if not args.workdir:
+        shutil.rmtree(work)
 
 
 def report(results, full, skip_stock):

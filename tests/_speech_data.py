@@ -36,3 +36,18 @@ def write_language(data: str, lang: str, splits: dict, seed: int = 0) -> None:
             rows.append(f"audio/{name}\t{len(audio)}")
         with open(os.path.join(data, lang, f"{split}.tsv"), "w") as f:
             f.write(os.path.abspath(os.path.join(data, lang)) + "\n" + "\n".join(rows) + "\n")
+
+
+def write_noise_language(data: str, lang: str, count: int, seconds: float, split: str = "train") -> None:
+    """DATA/<lang>/<split>.tsv of `count` noise WAVs of `seconds` each, audio/<split><i>.wav:
+    audio whose content does not matter, fast to write."""
+    folder = os.path.join(data, lang)
+    os.makedirs(os.path.join(folder, "audio"), exist_ok=True)
+    rng = np.random.default_rng(len(lang) + count)
+    frames = int(seconds * 16000)
+    for i in range(count):
+        sf.write(os.path.join(folder, "audio", f"{split}{i}.wav"),
+                 (0.1 * rng.standard_normal(frames)).astype(np.float32), 16000)
+    with open(os.path.join(folder, f"{split}.tsv"), "w") as f:
+        f.write(os.path.abspath(folder) + "\n"
+                + "".join(f"audio/{split}{i}.wav\t{frames}\n" for i in range(count)))

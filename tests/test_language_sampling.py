@@ -8,7 +8,15 @@ from fairseq.data import FileAudioDataset
 from fairseq.tasks import setup_task
 from omegaconf import OmegaConf
 
-from xlsr_plugin.data.language_sampling import draw_epoch, epoch_draws, sampling_probabilities
+from _speech_data import write_noise_language
+from xlsr_plugin.data.language_sampling import (
+    draw_epoch,
+    draws_for,
+    epoch_draws,
+    part_probabilities,
+    sampling_probabilities,
+)
+from xlsr_plugin.data.manifests import ManifestError
 from xlsr_plugin.data.multilingual_dataset import MultilingualDataset
 from xlsr_plugin.tasks.xlsr_pretraining import XlsrPretrainingConfig
 
@@ -138,3 +146,90 @@ def test_two_ranks_get_disjoint_shards_covering_the_epoch(pretraining_data):
     assert sorted(seen[0] + seen[1]) == list(range(len(dataset)))
     assert Counter(dataset.language_of(np.array(seen[0] + seen[1]))) == Counter(
         dataset.language_of(np.arange(len(dataset))))
+
+
+# -- two levels: languages by alpha, corpora within a language by beta ---------------------------
+# Parts: pl in cv (90 h) and mls (10 h), es in cv (25 h). Languages: 100 h and 25 h, so with
+# alpha 0.5 p = (0.8^0.5, 0.2^0.5) normalized = (2/3, 1/3). Within pl, sqrt(0.9) = 3 sqrt(0.1).
+PARTS_HOURS, PARTS_LANGS = [90.0, 10.0, 25.0], [0, 0, 1]
+
+
+@pytest.mark.parametrize("beta,expected", [
+    (1.0, [2 / 3 * 0.9, 2 / 3 * 0.1, 1 / 3]),   # pooled: pl's corpora in their natural shares
+    (0.5, [2 / 3 * 0.75, 2 / 3 * 0.25, 1 / 3]),  # sqrt: 3:1 instead of 9:1
+    (0.0, [1 / 3, 1 / 3, 1 / 3]),                # pl's two corpora equally
+])
+def test_part_probabilities_by_hand(beta, expected):
+    np.testing.assert_allclose(part_probabilities(PARTS_HOURS, PARTS_LANGS, 0.5, beta), expected)
+
+
+def test_one_part_per_language_is_language_sampling():
+    np.testing.assert_allclose(part_probabilities([100, 10, 1], [2, 0, 1], 0.5, 0.3),
+                               sampling_probabilities([100, 10, 1], 0.5))
+
+
+def test_pooled_corpora_resample_a_language_by_one_ratio():
+    # natural shares 0.72, 0.08, 0.2; p = 0.6, 1/15, 1/3: ratios 5/6, 5/6, 5/3.
+    draws = draws_for([900, 100, 250], PARTS_HOURS, part_probabilities(PARTS_HOURS, PARTS_LANGS, 0.5, 1.0))
+    assert draws.tolist() == [750, 83, 417]
+
+
+def test_parts_need_one_language_each():
+    with pytest.raises(ValueError, match="one language per part"):
+        part_probabilities([1, 2], [0], 0.5)
+
+
+@pytest.fixture
+def corpora_data(tmp_path):
+    """cv: es 10 x 1 s, pl 9 x 2 s; mls: pl 6 x 0.5 s. Valid splits of one utterance each."""
+    data = str(tmp_path / "data")
+    for corpus, lang, count, seconds in (("cv", "es", 10, 1.0), ("cv", "pl", 9, 2.0), ("mls", "pl", 6, 0.5)):
+        write_noise_language(os.path.join(data, corpus), lang, count, seconds)
+        write_noise_language(os.path.join(data, corpus), lang, 1, 0.5, split="valid")
+    return data
+
+
+def test_corpora_layout_names_and_splits(corpora_data):
+    task = _task(corpora_data, corpora=["cv", "mls"], max_sample_size=48000, min_sample_size=0)
+    assert task.languages == ["es", "pl"]
+    for split, names in (("train", ["cv/es", "cv/pl", "mls/pl"]), ("valid", ["cv/es", "cv/pl", "mls/pl"]),
+                         ("valid_pl", ["cv/pl", "mls/pl"]), ("valid_mls_pl", ["mls/pl"]),
+                         ("train_cv_es", ["cv/es"])):
+        task.load_dataset(split)
+        assert task.dataset(split).names == names, split
+    assert task.dataset("valid_pl").lang_ids.tolist() == [1, 1]
+    # pyarrow (a dependency) holds the paths: no per-worker copy of a Python list of them.
+    assert all(type(d.fnames).__module__.startswith("pyarrow") for d in task.dataset("train").datasets)
+    with pytest.raises(ManifestError, match=r"language\(s\) \['es'\]"):
+        task.load_dataset("valid_mls_es")
+
+
+@pytest.mark.parametrize("beta", [1.0, 0.0])
+def test_corpora_plan_gives_languages_and_corpora_their_shares(corpora_data, beta, caplog):
+    task = _task(corpora_data, corpora=["cv", "mls"], corpus_alpha=beta, max_sample_size=48000, min_sample_size=0)
+    with caplog.at_level("INFO"):
+        task.load_dataset("train")
+    dataset = task.dataset("train")
+    # es 10 s, pl 18 s + 3 s = 21 s: p = (sqrt(10), sqrt(21)) / sum; within pl 18:3 (beta 1) or 1:1.
+    p_es = 10**0.5 / (10**0.5 + 21**0.5)
+    within = [18 / 21, 3 / 21] if beta == 1 else [0.5, 0.5]
+    expected = [p_es, (1 - p_es) * within[0], (1 - p_es) * within[1]]
+    np.testing.assert_allclose(dataset.probabilities, expected)
+    np.testing.assert_allclose(_plan_hour_shares(dataset), expected, atol=0.03)
+    line = next(r.getMessage() for r in caplog.records if "epoch 1 language pl" in r.getMessage())
+    assert "0.006 hours" in line and "(cv 0.005 h q=" in line and ", mls 0.001 h q=" in line
+
+
+def test_corpora_plan_is_the_same_on_two_ranks_and_covers_the_epoch(corpora_data):
+    task = _task(corpora_data, corpora=["cv", "mls"], max_sample_size=48000, min_sample_size=0)
+    task.load_dataset("train")
+    dataset = task.dataset("train")
+    seen = []
+    for rank in (0, 1):
+        itr = task.get_batch_iterator(dataset, max_tokens=64000, seed=1, num_shards=2, shard_id=rank, epoch=3)
+        seen += [i for batch in itr.next_epoch_itr(shuffle=True) if batch for i in batch["id"].tolist()]
+    assert sorted(seen) == list(range(len(dataset)))
+    again = _task(corpora_data, corpora=["cv", "mls"], max_sample_size=48000, min_sample_size=0)
+    again.load_dataset("train")
+    again.dataset("train").set_epoch(3)
+    np.testing.assert_array_equal(again.dataset("train").plan, dataset.plan)

@@ -7,7 +7,7 @@ from omegaconf import OmegaConf
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "config" / "pretraining"
 NAMES = ["xlsr_base", "xlsr_large", "xlsr_53"]
-TASK_EXTRA = {"langs", "sampling_alpha", "sampling_unit"}
+TASK_EXTRA = {"langs", "sampling_alpha", "sampling_unit", "corpora", "corpus_alpha", "bad_audio_max_share"}
 # (layers, dim, FFN, heads), paper section 4
 ARCH = {"xlsr_base": (12, 768, 3072, 8), "xlsr_large": (24, 1024, 4096, 16),
         "xlsr_53": (24, 1024, 4096, 16)}
@@ -97,3 +97,26 @@ def test_batch_seconds_and_gpus(name, seconds, gpus):
     assert cfg.distributed_training.distributed_world_size == gpus
     assert cfg.distributed_training.ddp_backend == "no_c10d"
     assert cfg.common.fp16 is True
+
+
+def test_xlsr_53_reads_three_corpora_pooled():
+    task = _load("xlsr_53").task
+    assert list(task.corpora) == ["cv", "mls", "babel"] and task.corpus_alpha == 1.0
+
+
+# The released xlsr_53_56k.pt's network: Large (paper §4) with a layer-norm feature encoder of
+# 7 conv layers of 512 channels, conv bias, pre-LN blocks, 768-dim targets, 128-wide positional
+# convolution in 16 groups, G=2 x V=320 codewords.
+XLSR_53_NETWORK = {
+    "extractor_mode": "layer_norm", "layer_norm_first": True, "conv_bias": True, "final_dim": 768,
+    "conv_feature_layers": "[(512, 10, 5)] + [(512, 3, 2)] * 4 + [(512, 2, 2)] * 2",
+    "conv_pos": 128, "conv_pos_groups": 16, "latent_vars": 320, "latent_groups": 2, "latent_dim": 0,
+    "activation_fn": "gelu", "target_glu": False, "quantize_input": False, "quantize_targets": True,
+    "encoder_layers": 24, "encoder_embed_dim": 1024, "encoder_ffn_embed_dim": 4096,
+    "encoder_attention_heads": 16,
+}
+
+
+def test_xlsr_53_writes_out_every_network_flag_of_the_released_checkpoint():
+    block = _load("xlsr_53").model
+    assert {flag: block.get(flag) for flag in XLSR_53_NETWORK} == XLSR_53_NETWORK

@@ -3,6 +3,11 @@
 Languages are sampled with p_l = (n_l/N)^alpha / sum_l' (n_l'/N)^alpha, n_l the amount of data of
 language l (hours or utterances). alpha=1 keeps the natural distribution, alpha=0 is uniform, and
 the paper's alpha=0.5 up-samples low-resource languages.
+
+With several corpora per language (XLSR-53: Common Voice, BABEL, MLS), sampling has two levels
+(XLS-R, Babu et al. 2021): languages by alpha, then the corpora of a language by beta over their
+share of that language, q_c|l = (n_lc/n_l)^beta / sum_c' (n_lc'/n_l)^beta. beta=1 pools the
+corpora (XLSR-53); every (language, corpus) part gets the probability p_l * q_c|l.
 """
 from typing import List, Sequence
 
@@ -22,17 +27,45 @@ def sampling_probabilities(amounts: Sequence[float], alpha: float) -> np.ndarray
     return weights / weights.sum()
 
 
-def epoch_draws(num_utterances: Sequence[int], amounts: Sequence[float], alpha: float) -> np.ndarray:
-    """Utterances to draw from each language in one epoch.
+def part_probabilities(
+    amounts: Sequence[float], languages: Sequence[int], alpha: float, beta: float = 1.0
+) -> np.ndarray:
+    """p_l * q_c|l for each (language, corpus) part, `languages[i]` the language of part i.
 
-    The epoch holds as much data as the corpus (in the unit of `amounts`) and gives language l the
-    share p_l of it, so language l's utterances are resampled by the ratio p_l / (n_l/N), the
-    size ratio of fairseq's ResamplingDataset. Every language keeps at least one utterance.
+    Languages are weighted by alpha over their totals, then each language's parts by beta over
+    their share of it. With one part per language this is sampling_probabilities(amounts, alpha).
+    """
+    amounts = np.asarray(amounts, dtype=np.float64)
+    languages = np.asarray(languages, dtype=np.int64)
+    if amounts.shape != languages.shape:
+        raise ValueError(f"one language per part expected: {len(languages)} for {len(amounts)} parts")
+    if (amounts <= 0).any():
+        raise ValueError(f"every part needs data (amount > 0), found {amounts.tolist()}")
+    groups, group_of = np.unique(languages, return_inverse=True)
+    totals = np.bincount(group_of, weights=amounts)
+    per_language = sampling_probabilities(totals, alpha)
+    within = np.empty_like(amounts)
+    for group in range(len(groups)):
+        members = group_of == group
+        within[members] = sampling_probabilities(amounts[members], beta)
+    return per_language[group_of] * within
+
+
+def epoch_draws(num_utterances: Sequence[int], amounts: Sequence[float], alpha: float) -> np.ndarray:
+    """Utterances to draw from each language in one epoch (one part per language)."""
+    return draws_for(num_utterances, amounts, sampling_probabilities(amounts, alpha))
+
+
+def draws_for(num_utterances: Sequence[int], amounts: Sequence[float], probabilities) -> np.ndarray:
+    """Utterances to draw from each part in one epoch, given each part's probability.
+
+    The epoch holds as much data as the corpus (in the unit of `amounts`) and gives part i the
+    share probabilities[i] of it, so its utterances are resampled by the ratio p_i / (n_i/N),
+    the size ratio of fairseq's ResamplingDataset. Every part keeps at least one utterance.
     """
     num_utterances = np.asarray(num_utterances, dtype=np.int64)
     amounts = np.asarray(amounts, dtype=np.float64)
-    natural = amounts / amounts.sum()
-    ratios = sampling_probabilities(amounts, alpha) / natural
+    ratios = np.asarray(probabilities, dtype=np.float64) / (amounts / amounts.sum())
     return np.maximum(np.rint(num_utterances * ratios), 1).astype(np.int64)
 
 

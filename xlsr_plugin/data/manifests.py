@@ -1,21 +1,27 @@
 """Finding and reading the per-language manifests of a DATA folder (layout in the README).
 
 DATA/<lang>/<split>.tsv is fairseq's manifest: line 1 the root folder, then
-`relative/path<TAB>frames`. Errors name the file and the line, which FileAudioDataset's own
+`relative/path<TAB>frames`. With corpora, each corpus is such a DATA folder of its own:
+DATA/<corpus>/<lang>/<split>.tsv. Errors name the file and the line, which FileAudioDataset's own
 asserts do not.
 """
 import os
 from typing import List, Optional, Sequence, Tuple
 
-from fairseq.data import FileAudioDataset
+from xlsr_plugin.data.checked_audio import CheckedFileAudioDataset
 
 
 class ManifestError(ValueError):
     """A manifest that is missing, empty or malformed."""
 
 
-def manifest_path(data: str, lang: str, split: str) -> str:
-    return os.path.join(data, lang, f"{split}.tsv")
+def language_folder(data: str, lang: str, corpus: str = "") -> str:
+    """DATA/<lang>, or DATA/<corpus>/<lang> for one corpus of several."""
+    return os.path.join(data, corpus, lang) if corpus else os.path.join(data, lang)
+
+
+def manifest_path(data: str, lang: str, split: str, corpus: str = "") -> str:
+    return os.path.join(language_folder(data, lang, corpus), f"{split}.tsv")
 
 
 def discover_languages(data: str, split: Optional[str] = None) -> List[str]:
@@ -35,12 +41,29 @@ def discover_languages(data: str, split: Optional[str] = None) -> List[str]:
     return langs
 
 
-def split_and_languages(data: str, split: str, langs: Sequence[str]) -> Tuple[str, List[str]]:
-    """`valid_fi` -> ("valid", ["fi"]); `train_1h` -> ("train_1h", langs)."""
-    base, _, suffix = split.rpartition("_")
-    if base and suffix in langs and os.path.isfile(manifest_path(data, suffix, base)):
-        return base, [suffix]
-    return split, list(langs)
+def discover_corpus_languages(data: str, corpora: Sequence[str], split: Optional[str] = None) -> List[str]:
+    """Sorted union of the language folders of the corpora (DATA itself when there are none)."""
+    if not corpora:
+        return discover_languages(data, split)
+    return sorted({lang for corpus in corpora
+                   for lang in discover_languages(os.path.join(data, corpus), split)})
+
+
+def parse_split(
+    data: str, split: str, langs: Sequence[str], corpora: Sequence[str] = ()
+) -> Tuple[str, List[str], List[str]]:
+    """(manifest name, languages, corpora) of a split name: `valid_fi` -> ("valid", ["fi"], all
+    corpora), `valid_mls_fi` -> ("valid", ["fi"], ["mls"]), `train_1h` -> ("train_1h", langs, all).
+    Without corpora, the corpus list is [""] (DATA itself)."""
+    corpora = list(corpora) or [""]
+    base, _, lang = split.rpartition("_")
+    if base and lang in langs:
+        stem, _, corpus = base.rpartition("_")
+        if stem and corpus and corpus in corpora:
+            return stem, [lang], [corpus]
+        if any(os.path.isfile(manifest_path(data, lang, base, c)) for c in corpora):
+            return base, [lang], corpora
+    return split, list(langs), corpora
 
 
 def find_malformed_line(path: str) -> Optional[str]:
@@ -67,13 +90,14 @@ def check_manifest_root(path: str) -> None:
         raise ManifestError(f"{path}, line 1: audio root folder {root} does not exist")
 
 
-def load_audio_manifest(path: str, lang: str, **dataset_kwargs) -> FileAudioDataset:
-    """FileAudioDataset of one language's manifest, with errors that name the file and line."""
+def load_audio_manifest(path: str, lang: str, **dataset_kwargs) -> CheckedFileAudioDataset:
+    """FileAudioDataset of one language's manifest, with errors that name the file and line
+    (also those of its audio files, read later)."""
     if not os.path.isfile(path):
         raise ManifestError(f"language {lang!r}: manifest {path} not found")
     check_manifest_root(path)
     try:
-        dataset = FileAudioDataset(path, **dataset_kwargs)
+        dataset = CheckedFileAudioDataset(path, **dataset_kwargs)
     except (AssertionError, ValueError) as error:
         raise ManifestError(find_malformed_line(path) or f"{path}: {error}") from error
     if len(dataset) == 0:
@@ -84,5 +108,5 @@ def load_audio_manifest(path: str, lang: str, **dataset_kwargs) -> FileAudioData
     return dataset
 
 
-def hours_of(dataset: FileAudioDataset) -> float:
+def hours_of(dataset) -> float:
     return float(dataset.sizes.sum()) / dataset.sample_rate / 3600.0

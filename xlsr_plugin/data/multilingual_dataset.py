@@ -1,13 +1,14 @@
-"""Per-language audio datasets seen as one, optionally resampled by language every epoch."""
+"""Per-language (and per-corpus) audio datasets seen as one, optionally resampled by language
+every epoch."""
 import logging
-from typing import Dict, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
 from fairseq.data import FairseqDataset, data_utils
 from fairseq.data.audio.raw_audio_dataset import RawAudioDataset
 
-from xlsr_plugin.data.language_sampling import draw_epoch, epoch_draws, sampling_probabilities
+from xlsr_plugin.data.language_sampling import draw_epoch, draws_for, part_probabilities
 
 logger = logging.getLogger(__name__)
 
@@ -26,22 +27,31 @@ def _num_tokens(dataset) -> np.ndarray:
     return sizes if audio.pad else np.minimum(sizes, audio.max_sample_size)
 
 
-class MultilingualDataset(FairseqDataset):
-    """Concatenates one dataset per language; every item and batch carries its language id.
+def bad_audio_reports(samples) -> List[tuple]:
+    """The BadAudio of every bad file the batch's items met while being read (in loader workers:
+    the batch is how they reach the training process)."""
+    return [report for sample in samples for report in sample.get("bad_audio", ())]
 
-    With `alpha` set, each epoch is a language-balanced resample (p_l of language_sampling), drawn
-    from (seed, epoch) alone. This replaces fairseq's ResamplingDataset + ConcatDataset pair:
+
+class MultilingualDataset(FairseqDataset):
+    """Concatenates one dataset per part (a language, or a language in one corpus); every item and
+    batch carries its language id.
+
+    With `alpha` set, each epoch is a language-balanced resample (p_l of language_sampling, then
+    corpora within a language by `corpus_alpha`), drawn from (seed, epoch) alone. This replaces fairseq's ResamplingDataset + ConcatDataset pair:
     ResamplingDataset draws every language with the same random stream and always with
     replacement, and ConcatDataset sorts by size alone, which puts the copies of an up-sampled
     utterance side by side in the same batch.
 
     Args:
-        datasets: language name -> dataset (FileAudioDataset, or AddTargetDataset over one)
-        lang_ids: the id written to `sample["lang"]` for each language, in the same order
-        hours: hours of audio of each language (for the epoch log)
-        amounts: n_l of each language for the sampling probabilities (None: no resampling)
-        alpha: the sampling exponent (None: no resampling)
+        datasets: part name -> dataset (FileAudioDataset, or AddTargetDataset over one); the name
+            is the language, or `<corpus>/<lang>`
+        lang_ids: the id written to `sample["lang"]` for each part, in the same order
+        hours: hours of audio of each part (for the epoch log)
+        amounts: n of each part for the sampling probabilities (None: no resampling)
+        alpha: the language sampling exponent (None: no resampling)
         seed: the run's seed
+        corpus_alpha: the exponent of corpora within a language (1: pooled)
     """
 
     def __init__(
@@ -52,9 +62,11 @@ class MultilingualDataset(FairseqDataset):
         amounts: Optional[Sequence[float]] = None,
         alpha: Optional[float] = None,
         seed: int = 1,
+        corpus_alpha: float = 1.0,
     ):
         super().__init__()
         self.names = list(datasets)
+        self.languages = [name.rpartition("/")[2] for name in self.names]
         self.datasets = list(datasets.values())
         self.lang_ids = np.asarray(lang_ids, dtype=np.int64)
         self.hours = np.asarray(hours, dtype=np.float64)
@@ -63,8 +75,8 @@ class MultilingualDataset(FairseqDataset):
         self.all_num_tokens = np.concatenate([_num_tokens(d) for d in self.datasets])
         self.resampled = alpha is not None
         if self.resampled:
-            self.probabilities = sampling_probabilities(amounts, alpha)
-            self.draws = epoch_draws(self.lengths, amounts, alpha)
+            self.probabilities = part_probabilities(amounts, self.lang_ids, alpha, corpus_alpha)
+            self.draws = draws_for(self.lengths, amounts, self.probabilities)
         else:
             self.probabilities = None  # only logged for resampled epochs
             self.draws = self.lengths
@@ -92,17 +104,28 @@ class MultilingualDataset(FairseqDataset):
             self.log_plan()
 
     def log_plan(self):
-        for name, hours, n, p, d in zip(
-            self.names, self.hours, self.lengths, self.probabilities, self.draws
-        ):
+        """One line per language; with corpora, the hours, share and draws of each of them."""
+        for lang in dict.fromkeys(self.languages):
+            parts = [i for i, name in enumerate(self.languages) if name == lang]
+            p = self.probabilities[parts].sum()
+            by_corpus = ", ".join(
+                f"{self.names[i].rpartition('/')[0]} {self.hours[i]:.3f} h q={self.probabilities[i] / p:.4f} "
+                f"{self.draws[i]} drawn" for i in parts
+            ) if self.names[parts[0]] != lang else ""
             logger.info(
-                "epoch %d language %s: %.3f hours, %d utterances, p=%.4f, %d utterances drawn",
-                self.epoch, name, hours, n, p, d,
+                "epoch %d language %s: %.3f hours, %d utterances, p=%.4f, %d utterances drawn%s",
+                self.epoch, lang, self.hours[parts].sum(), self.lengths[parts].sum(), p,
+                self.draws[parts].sum(), f" ({by_corpus})" if by_corpus else "",
             )
 
     @property
+    def replaces_bad_audio(self) -> bool:
+        return any(getattr(raw_audio(d), "replace_bad", False) for d in self.datasets)
+
+    @property
     def can_reuse_epoch_itr_across_epochs(self):
-        return not self.resampled
+        # Loader workers read the epoch when they start: bad audio replacement depends on it.
+        return not (self.resampled or self.replaces_bad_audio)
 
     # -- items and batches ----------------------------------------------------------------------
 
@@ -130,6 +153,8 @@ class MultilingualDataset(FairseqDataset):
             batch = self.datasets[0].collater(samples)
         if len(batch) > 0:
             batch["lang"] = torch.from_numpy(self.language_of(batch["id"].numpy()))
+            batch["bad_audio"] = bad_audio_reports(samples)
+            batch["replaced_audio"] = sum("bad_audio" in sample for sample in samples)
         return batch
 
     @property

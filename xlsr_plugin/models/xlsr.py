@@ -26,6 +26,8 @@ from fairseq.data.data_utils import compute_mask_indices, numpy_seed
 from fairseq.models import register_model
 from fairseq.models.wav2vec.wav2vec2 import Wav2Vec2Config, Wav2Vec2Model
 
+from xlsr_plugin.models.architecture import check_same_architecture
+
 logger = logging.getLogger(__name__)
 
 VALIDATION_STEP = -1  # the "update" of validation draws: the same masks at every validation
@@ -94,6 +96,14 @@ class XlsrModel(Wav2Vec2Model):
     @classmethod
     def build_model(cls, cfg: XlsrConfig, task=None):
         return cls(cfg)
+
+    def load_state_dict(self, state_dict, strict=True, model_cfg=None, args=None):
+        # A checkpoint of other flags (checkpoint.restore_file=xlsr_53_56k.pt) fails naming them.
+        # (Fine-tuning builds the model from the checkpoint's own flags, then drops the
+        # pretraining modules: nothing to compare there.)
+        if self.final_proj is not None:
+            check_same_architecture(self.state_dict(), state_dict)
+        return super().load_state_dict(state_dict, strict=strict, model_cfg=model_cfg, args=args)
 
     def _keep_code_choices(self, module, inputs, logits):
         groups = self.quantizer.groups

@@ -1,18 +1,19 @@
-"""What the pretraining and fine-tuning tasks share: languages, and per-language datasets that
-become one MultilingualDataset (language-balanced on the training split)."""
+"""What the pretraining and fine-tuning tasks share: languages, corpora, and per-language (per
+corpus) datasets that become one MultilingualDataset (language-balanced on the training split)."""
 import logging
+import os
 from collections import OrderedDict
-from typing import List
+from typing import List, Tuple
 
 from fairseq.data.text_compressor import TextCompressionLevel
 
 from xlsr_plugin.data.manifests import (
     ManifestError,
-    discover_languages,
+    discover_corpus_languages,
     hours_of,
     load_audio_manifest,
     manifest_path,
-    split_and_languages,
+    parse_split,
 )
 from xlsr_plugin.data.multilingual_dataset import MultilingualDataset, raw_audio
 
@@ -45,9 +46,14 @@ def language_list(text: str) -> List[str]:
     return [code for code in codes if code]
 
 
+def part_name(lang: str, corpus: str) -> str:
+    """A part's name in logs and MultilingualDataset.names: `pl`, or `mls/pl` with corpora."""
+    return f"{corpus}/{lang}" if corpus else lang
+
+
 class MultilingualTaskMixin:
-    """For a task whose cfg has data, langs, sampling_alpha, sampling_unit, train_subset, seed
-    and the AudioPretrainingConfig fields."""
+    """For a task whose cfg has data, corpora, langs, sampling_alpha, corpus_alpha,
+    sampling_unit, train_subset, seed and the AudioPretrainingConfig fields."""
 
     _languages = None
 
@@ -59,55 +65,83 @@ class MultilingualTaskMixin:
         parser._option_string_actions["--langs"].type = language_list
 
     @property
+    def corpora(self) -> List[str]:
+        corpora = list(self.cfg.corpora)
+        for corpus in corpora:
+            if not corpus or "_" in corpus or "/" in corpus:
+                raise ValueError(f"task.corpora={corpora}: {corpus!r} is not a corpus folder name "
+                                 "(no '_', it separates <split>_<corpus>_<lang>)")
+            if not os.path.isdir(os.path.join(self.cfg.data, corpus)):
+                raise ManifestError(f"task.corpora: corpus folder {os.path.join(self.cfg.data, corpus)} "
+                                    "does not exist")
+        return corpora
+
+    @property
     def languages(self) -> List[str]:
         """Every language of the task, in id order; read lazily so that the task can be set up
         without its data (a fine-tuning run loading a pretrained checkpoint)."""
         if self._languages is None:
-            self._languages = list(self.cfg.langs) or discover_languages(self.cfg.data)
+            self._languages = list(self.cfg.langs) or discover_corpus_languages(self.cfg.data, self.corpora)
             if not self._languages:
-                raise ManifestError(f"no DATA/<lang>/*.tsv manifests found under {self.cfg.data}")
+                where = f"DATA/{{{','.join(self.corpora)}}}/<lang>" if self.corpora else "DATA/<lang>"
+                raise ManifestError(f"no {where}/*.tsv manifests found under {self.cfg.data}")
         return self._languages
 
-    def split_languages(self, split: str):
-        """(manifest name, languages) of a fairseq split name (`valid`, `valid_fi`, ...)."""
-        base, langs = split_and_languages(self.cfg.data, split, self.languages)
+    def split_parts(self, split: str) -> Tuple[str, List[Tuple[str, str]]]:
+        """(manifest name, [(language, corpus)]) of a fairseq split name (`valid`, `valid_fi`,
+        `valid_mls_fi`...); the corpus is "" without task.corpora."""
+        corpora = self.corpora
+        base, langs, selected = parse_split(self.cfg.data, split, self.languages, corpora)
         if not self.cfg.langs and len(langs) > 1:
-            langs = discover_languages(self.cfg.data, base)
+            langs = discover_corpus_languages(self.cfg.data, corpora, base)
         if not langs:
             raise ManifestError(f"split {split!r}: no DATA/<lang>/{base}.tsv under {self.cfg.data}")
-        return base, langs
+        if not corpora:
+            return base, [(lang, "") for lang in langs]
+        parts = [(lang, corpus) for lang in langs for corpus in selected
+                 if os.path.isfile(manifest_path(self.cfg.data, lang, base, corpus))]
+        missing = [lang for lang in langs if lang not in {p[0] for p in parts}]
+        if missing:
+            raise ManifestError(f"split {split!r}: no {base}.tsv for language(s) {missing} in "
+                                f"task.corpora={selected} under {self.cfg.data}")
+        return base, parts
 
-    def load_language_audio(self, lang: str, base: str, task_cfg):
+    def load_language_audio(self, lang: str, base: str, task_cfg, corpus: str = "", replace_bad=False):
         return load_audio_manifest(
-            manifest_path(self.cfg.data, lang, base),
-            lang,
+            manifest_path(self.cfg.data, lang, base, corpus),
+            part_name(lang, corpus),
             sample_rate=task_cfg.sample_rate,
             max_sample_size=self.cfg.max_sample_size,
             min_sample_size=self.cfg.min_sample_size,
             pad=task_cfg.labels is not None or task_cfg.enable_padding,
             normalize=task_cfg.normalize,
             text_compression_level=self.text_compression_level(),
+            replace_bad=replace_bad,
+            seed=self.cfg.seed,
         )
 
     def text_compression_level(self) -> TextCompressionLevel:
         return getattr(TextCompressionLevel, str(self.cfg.text_compression_level))
 
     def combine_languages(self, split: str, datasets: "OrderedDict", alpha=None) -> MultilingualDataset:
-        """One dataset over the languages; resampled with `alpha` on the training split."""
+        """One dataset over the (language, corpus) keys of `datasets`; resampled with `alpha`
+        (and task.corpus_alpha within a language) on the training split."""
         hours = [hours_of(raw_audio(d)) for d in datasets.values()]
         resample = alpha is not None and split == self.cfg.train_subset and len(datasets) > 1
         amounts = None
         if resample:
             amounts = hours if self.cfg.sampling_unit == "hours" else [len(d) for d in datasets.values()]
         logger.info(
-            "%s: %d language(s), %.3f hours, %d utterances",
-            split, len(datasets), sum(hours), sum(len(d) for d in datasets.values()),
+            "%s: %d language(s), %d part(s), %.3f hours, %d utterances",
+            split, len({lang for lang, _ in datasets}), len(datasets), sum(hours),
+            sum(len(d) for d in datasets.values()),
         )
         return MultilingualDataset(
-            datasets,
-            lang_ids=[self.languages.index(lang) for lang in datasets],
+            OrderedDict((part_name(lang, corpus), d) for (lang, corpus), d in datasets.items()),
+            lang_ids=[self.languages.index(lang) for lang, _ in datasets],
             hours=hours,
             amounts=amounts,
             alpha=alpha if resample else None,
             seed=self.cfg.seed,
+            corpus_alpha=self.cfg.corpus_alpha,
         )

@@ -18,7 +18,7 @@ from fairseq.tasks.audio_finetuning import (
     label_len_fn,
 )
 
-from xlsr_plugin.data.manifests import ManifestError, manifest_path
+from xlsr_plugin.data.manifests import ManifestError, language_folder, manifest_path
 from xlsr_plugin.decoding.ctc import BeamSearchDecoder, ViterbiDecoder
 from xlsr_plugin.scoring.valid_rates import captured_outputs, count_rate, log_rates
 from xlsr_plugin.tasks._multilingual import MultilingualTaskMixin, check_supported_options
@@ -142,15 +142,17 @@ class XlsrFinetuningTask(SeededStepsMixin, MultilingualTaskMixin, AudioFinetunin
         task_cfg = task_cfg or self.cfg
         if not task_cfg.labels:
             raise ValueError("xlsr_finetuning needs task.labels (phn, ltr, ...)")
-        base, langs = self.split_languages(split)
+        base, parts = self.split_parts(split)
         self.check_checkpoint_dictionary(split, base)
-        datasets = OrderedDict((lang, self._labelled(lang, base, task_cfg)) for lang in langs)
+        datasets = OrderedDict(((lang, corpus), self._labelled(lang, base, task_cfg, corpus))
+                               for lang, corpus in parts)
         self.datasets[split] = self.combine_languages(split, datasets, alpha=self.cfg.sampling_alpha)
 
-    def _labelled(self, lang: str, base: str, task_cfg) -> AddTargetDataset:
-        audio = self.load_language_audio(lang, base, task_cfg)
+    def _labelled(self, lang: str, base: str, task_cfg, corpus: str = "") -> AddTargetDataset:
+        # A bad audio file is an error naming it (fine-tuning and decoding never replace one).
+        audio = self.load_language_audio(lang, base, task_cfg, corpus)
         level = self.text_compression_level()
-        labels = self._read_labels(lang, base, task_cfg.labels, audio)
+        labels = self._read_labels(lang, base, task_cfg.labels, audio, corpus)
         compressor = TextCompressor(level=level)
         return AddTargetDataset(
             audio,
@@ -164,12 +166,12 @@ class XlsrFinetuningTask(SeededStepsMixin, MultilingualTaskMixin, AudioFinetunin
             text_compression_level=level,
         )
 
-    def _read_labels(self, lang: str, base: str, labels: str, audio) -> List[str]:
+    def _read_labels(self, lang: str, base: str, labels: str, audio, corpus: str = "") -> List[str]:
         """The label lines of the utterances the audio dataset kept, checked against the
         manifest row by row (the manifest, already read by `audio`, is read again only to name
         the row of an error)."""
-        tsv = manifest_path(self.cfg.data, lang, base)
-        path = os.path.join(self.cfg.data, lang, f"{base}.{labels}")
+        tsv = manifest_path(self.cfg.data, lang, base, corpus)
+        path = os.path.join(language_folder(self.cfg.data, lang, corpus), f"{base}.{labels}")
         if not os.path.isfile(path):
             raise LabelError(f"language {lang!r}: label file {path} not found (for {tsv})")
         with open(path, encoding="utf-8") as f:

@@ -1,0 +1,69 @@
+"""XLSR-53's data path in miniature: synthetic Common Voice, MLS and BABEL releases with a language
+in two of them (Polish), each prepared by its manifests/ script into DATA/<corpus>, then xlsr_tiny
+pretrained a few updates on their union through fairseq-hydra-train (task.corpora)."""
+import re
+
+import numpy as np
+import pytest
+
+from _pretraining_runs import train_tiny
+from manifests._pipeline import Options
+from manifests.babel import prepare_babel
+from manifests.commonvoice import prepare_commonvoice
+from manifests.mls import prepare_mls
+from xlsr_plugin.data.language_sampling import sampling_probabilities
+from xlsr_plugin.synthetic import make_babel_pack, make_commonvoice_release, make_mls_release
+
+
+def seconds(tsv) -> float:
+    return sum(int(line.split("\t")[1]) for line in tsv.read_text().splitlines()[1:]) / 16000
+
+
+@pytest.fixture(scope="module")
+def corpora(tmp_path_factory):
+    releases, data = tmp_path_factory.mktemp("releases"), tmp_path_factory.mktemp("xlsr53") / "data"
+    make_commonvoice_release(releases / "cv", {"pl": 9, "es": 9}, seed=0)
+    make_mls_release(releases / "mls", {"polish": 4}, seed=1)
+    make_babel_pack(releases / "babel" / "IARPA_BABEL_OP3_404", "ka", recordings={"training": 1, "dev": 1},
+                    segments_per_recording=4)
+    options = dict(workers=2, phonemes=False, fewshot_hours=[])
+    prepare_commonvoice(releases / "cv", ["pl", "es"], Options(dest=data / "cv", **options))
+    prepare_mls(releases / "mls", ["polish"], Options(dest=data / "mls", **options))
+    prepare_babel(releases / "babel" / "IARPA_BABEL_OP3_404", "ka", Options(dest=data / "babel", **options))
+    return data
+
+
+def test_pooled_plan_over_three_corpora(corpora, tmp_path):
+    run = train_tiny(corpora, tmp_path, 3, "task.corpora=[cv,mls,babel]",
+                     "dataset.valid_subset='valid_pl,valid_mls_pl'", "dataset.validate_interval_updates=3",
+                     record=True)
+    hours = {part: seconds(corpora / part / "train.tsv") / 3600 for part in ("cv/es", "cv/pl", "mls/pl", "babel/ka")}
+    totals = {"es": hours["cv/es"], "ka": hours["babel/ka"], "pl": hours["cv/pl"] + hours["mls/pl"]}
+    plan = {lang: line for lang, line in re.findall(r"epoch 1 language (\w+): (.*)", run.log)}
+    assert set(plan) == {"es", "ka", "pl"}
+    # Languages by alpha 0.5 over their totals (Polish: both corpora), by hand from the manifests.
+    expected = dict(zip(sorted(totals), sampling_probabilities([totals[k] for k in sorted(totals)], 0.5)))
+    for lang, line in plan.items():
+        assert float(re.search(r"p=([\d.]+)", line).group(1)) == pytest.approx(expected[lang], abs=1e-4)
+        assert float(re.match(r"([\d.]+) hours", line).group(1)) == pytest.approx(totals[lang], abs=1e-3)
+    # Polish pools its corpora (corpus_alpha 1): each corpus in its share of Polish hours.
+    shares = dict(re.findall(r"(cv|mls) [\d.]+ h q=([\d.]+)", plan["pl"]))
+    assert float(shares["mls"]) == pytest.approx(hours["mls/pl"] / totals["pl"], abs=1e-4)
+    assert float(shares["cv"]) == pytest.approx(1 - hours["mls/pl"] / totals["pl"], abs=1e-4)
+    assert re.search(r"\(cv [\d.]+ h q=1.0000 \d+ drawn\)$", plan["es"])  # its one corpus
+    # Training batches come from the four parts; validation per language and per corpus.
+    parts = {item.rsplit("/", 1)[0] for line in open(run.batches) for item in line.split()}
+    assert parts <= set(hours) and len(parts) >= 2
+    for subset in ("valid_pl", "valid_mls_pl"):
+        assert re.search(rf"valid on '{subset}' subset .*loss_pl", run.log)
+    assert np.isclose(sum(float(re.search(r"p=([\d.]+)", x).group(1)) for x in plan.values()), 1, atol=1e-3)
+
+
+def test_resume_with_corpora_continues_exactly(corpora, tmp_path):
+    overrides = ("task.corpora=[cv,mls,babel]",)
+    whole = train_tiny(corpora, tmp_path / "whole", 4, *overrides, record=True)
+    train_tiny(corpora, tmp_path / "resumed", 2, *overrides, record=True)
+    second = train_tiny(corpora, tmp_path / "resumed", 4, *overrides, record=True)
+    assert "@ 2 updates)" in second.log  # resumed, not restarted
+    with open(whole.batches) as a, open(second.batches) as b:
+        assert a.read().splitlines() == b.read().splitlines()
