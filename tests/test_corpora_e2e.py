@@ -24,12 +24,14 @@ def corpora(tmp_path_factory):
     releases, data = tmp_path_factory.mktemp("releases"), tmp_path_factory.mktemp("xlsr53") / "data"
     make_commonvoice_release(releases / "cv", {"pl": 9, "es": 9}, seed=0)
     make_mls_release(releases / "mls", {"polish": 4}, seed=1)
-    make_babel_pack(releases / "babel" / "IARPA_BABEL_OP3_404", "ka", recordings={"training": 1, "dev": 1},
+    make_babel_pack(releases / "babel" / "IARPA_BABEL_OP3_404", "ka", recordings={"training": 3, "dev": 1},
                     segments_per_recording=4)
     options = dict(workers=2, phonemes=False, fewshot_hours=[])
     prepare_commonvoice(releases / "cv", ["pl", "es"], Options(dest=data / "cv", **options))
     prepare_mls(releases / "mls", ["polish"], Options(dest=data / "mls", **options))
-    prepare_babel(releases / "babel" / "IARPA_BABEL_OP3_404", "ka", Options(dest=data / "babel", **options))
+    # valid: one of the three training speakers held out (the pack's dev is the test set)
+    prepare_babel(releases / "babel" / "IARPA_BABEL_OP3_404", "ka", Options(dest=data / "babel", **options),
+                  valid_fraction=0.34)
     return data
 
 
