@@ -135,11 +135,11 @@ def reduce_language_metrics(logging_outputs: List[dict]) -> None:
     if key is None:
         return
     # After an all-reduce the sum is on the GPU; the meters keep it on the CPU.
-    total = sum(log[key] for log in logging_outputs if key in log).detach().to("cpu", torch.float64)
+    total = torch.stack([log[key] for log in logging_outputs if key in log]).sum(0).to("cpu", torch.float64)
     metrics.log_scalar(key, total)
     has_codes = total.size(1) > COLLISIONS
-    for row, lang in enumerate(languages_of(key)):
-        if total[row, FRAMES] <= 0:
+    for row, (lang, frames) in enumerate(zip(languages_of(key), total[:, FRAMES].tolist())):
+        if frames <= 0:
             continue
         metrics.log_derived(f"loss_{lang}", _derived_loss(key, row))
         metrics.log_derived(f"accuracy_{lang}", _derived_accuracy(key, row))

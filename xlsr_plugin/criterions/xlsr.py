@@ -73,11 +73,11 @@ class XlsrCriterion(Wav2vecCriterion):
 
     @staticmethod
     def reduce_metrics(logging_outputs) -> None:
-        stock_outputs = [
-            {k: v for k, v in log.items() if k != OUTPUTS_KEY and not is_language_key(k)} for log in logging_outputs
-        ]
         outputs = utils.item(sum(log.get(OUTPUTS_KEY, 1) for log in logging_outputs))
-        if stock_outputs and outputs != len(stock_outputs):
+        # Stock reduce_metrics reads the other outputs only for the keys of the first one.
+        first = {k: v for k, v in logging_outputs[0].items() if k != OUTPUTS_KEY and not is_language_key(k)}
+        stock_outputs = [first, *logging_outputs[1:]]
+        if outputs != len(stock_outputs):
             stock_outputs = _averaged_over(stock_outputs, outputs)
         Wav2vecCriterion.reduce_metrics(stock_outputs)
         reduce_language_metrics(logging_outputs)
