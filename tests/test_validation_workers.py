@@ -45,6 +45,7 @@ def test_many_subsets_validate_with_workers_under_1024_descriptors(tmp_path, lan
     assert result["subsets"] == passes
     assert result["utterances"] == passes * UTTERANCES
     # After each pass, at most that subset's workers are alive (the buffer's thread drops its
-    # DataLoader as it finishes): the previous subsets' are gone, with their descriptors.
-    assert max(result["workers"]) <= workers_left
-    assert max(result["descriptors"]) - result["start_descriptors"] < 40
+    # DataLoader as it finishes), and those of the one before that are still exiting: the
+    # earlier subsets' are gone, with their descriptors (stock: 6 more workers per subset).
+    assert max(result["workers"]) <= 2 * workers_left
+    assert max(result["descriptors"]) - result["start_descriptors"] < 80

@@ -77,7 +77,7 @@ class XlsrCriterion(Wav2vecCriterion):
         # Stock reduce_metrics reads the other outputs only for the keys of the first one.
         first = {k: v for k, v in logging_outputs[0].items() if k != OUTPUTS_KEY and not is_language_key(k)}
         stock_outputs = [first, *logging_outputs[1:]]
-        if outputs != len(stock_outputs):
+        if 0 < outputs != len(stock_outputs):
             stock_outputs = _averaged_over(stock_outputs, outputs)
         Wav2vecCriterion.reduce_metrics(stock_outputs)
         reduce_language_metrics(logging_outputs)
