@@ -81,7 +81,7 @@ def test_each_language_gets_its_own_rows(model):
     stats = log[language_key(LANGS)]
     x = out["x"].float()  # [1 + distractors, batch, frames]: item b's logits are x[:, b].T
     codes = out["codes"]  # [batch, frames, groups]
-    for lang_id, lang in enumerate(LANGS):
+    for lang_id in range(len(LANGS)):
         items = [b for b, lang_b in enumerate(langs) if lang_b == lang_id]
         logits = torch.cat([x[:, b].T for b in items])
         target = torch.zeros(len(logits), dtype=torch.long)
