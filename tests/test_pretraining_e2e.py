@@ -2,6 +2,7 @@
 import os
 import re
 
+import pytest
 import torch
 
 from _pretraining_runs import train_tiny
@@ -28,6 +29,13 @@ def test_log_has_sampling_plan_and_per_language_metrics(pretraining_data, tmp_pa
         assert re.search(rf"\| loss_{lang} [\d.]+ \| accuracy_{lang} [\d.]+ \| code_ppl_{lang} [\d.]+", run.log)
     valid_sw = [line for line in run.log.splitlines() if "valid on 'valid_sw' subset" in line]
     assert valid_sw and "loss_sw" in valid_sw[0] and "loss_es" not in valid_sw[0]
+    # loss_<lang> is the contrastive loss of the language's frames: on valid_sw, all of them,
+    # so the subset's own contrastive loss (loss_0; `loss` adds the weighted penalties).
+    for line in valid_sw:
+        values = dict(re.findall(r"\| (\w+) ([-\d.]+)", line))
+        # (both rounded to 3 decimals from sums in another order: one unit of slack)
+        assert float(values["loss_sw"]) == pytest.approx(float(values["loss_0"]), abs=1.001e-3)
+        assert float(values["loss_0"]) > 0
 
 
 def _lines(path):

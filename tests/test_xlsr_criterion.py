@@ -1,42 +1,38 @@
-"""The xlsr criterion's loss is stock wav2vec's; its per-language metrics add up to the batch's."""
+"""The xlsr criterion's loss is stock wav2vec's; its per-language metrics are each language's own
+rows, add up to the batch's, and reduce the same whether fairseq sums them over workers or not."""
 import argparse
 
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from fairseq.criterions.wav2vec_criterion import Wav2vecCriterion
 from fairseq.logging import metrics
 
-from xlsr_plugin.criterions._language_metrics import code_perplexity
+from _criterion_runs import LANGS, batch, build_model, criterion_outputs, summed
+from xlsr_plugin.criterions._language_metrics import (
+    COLLISIONS,
+    CORRECT,
+    FRAMES,
+    LOSS,
+    PAIRS,
+    code_collisions,
+    collision_perplexity,
+    language_key,
+    statistics_by_language,
+)
 from xlsr_plugin.criterions.xlsr import XlsrCriterion
-from xlsr_plugin.models.xlsr import XlsrConfig, XlsrModel
 
-LANGS = ["es", "fi", "sw"]
-CRITERION_ARGS = dict(infonce=True, loss_weights=[0.1, 10], log_keys=["prob_perplexity", "code_perplexity"])
+CRITERION_ARGS = dict(infonce=True, loss_weights=[0.1, 10], log_keys=["prob_perplexity", "code_perplexity", "temp"])
 
 
 @pytest.fixture(scope="module")
 def model():
-    torch.manual_seed(0)
-    cfg = XlsrConfig(
-        encoder_layers=1, encoder_embed_dim=32, encoder_ffn_embed_dim=64, encoder_attention_heads=2,
-        conv_feature_layers="[(16, 10, 5)] + [(16, 3, 2)] * 4 + [(16, 2, 2)] * 2", final_dim=16,
-        latent_vars=8, latent_groups=2, latent_dim=16, quantize_targets=True, num_negatives=5,
-        conv_pos=8, conv_pos_groups=4,
-    )
-    return XlsrModel.build_model(cfg)
+    return build_model(latent_vars=8)
 
 
-def _batch():
-    torch.manual_seed(1)
-    # Fixed masks: fairseq draws them from an unseeded generator otherwise.
-    mask = torch.zeros(4, 49, dtype=torch.bool)
-    mask[:, 5:25] = True
-    return {
-        "id": torch.arange(4),
-        "net_input": {"source": torch.randn(4, 16000), "mask_indices": mask},
-        "lang": torch.tensor([0, 2, 0, 1]),
-    }
+def _criterion(cls=XlsrCriterion):
+    return cls(argparse.Namespace(languages=LANGS), **CRITERION_ARGS)
 
 
 def _run(criterion, model, sample):
@@ -44,51 +40,163 @@ def _run(criterion, model, sample):
     return criterion(model, sample)
 
 
+def _reduced(logging_outputs):
+    with metrics.aggregate() as agg:
+        XlsrCriterion.reduce_metrics(logging_outputs)
+        return agg.get_smoothed_values()
+
+
 def test_loss_equals_stock_wav2vec_criterion(model):
-    task = argparse.Namespace(languages=LANGS)
-    sample = _batch()
-    stock_loss, stock_size, stock_log = _run(Wav2vecCriterion(task, **CRITERION_ARGS), model, sample)
-    loss, size, log = _run(XlsrCriterion(task, **CRITERION_ARGS), model, sample)
+    sample = batch([0, 2, 0, 1])
+    stock_loss, stock_size, stock_log = _run(_criterion(Wav2vecCriterion), model, sample)
+    loss, size, log = _run(_criterion(), model, sample)
     assert torch.equal(loss, stock_loss)
     assert size == stock_size
     for key, value in stock_log.items():
         assert log[key] == value, key
+    # One process, no summing: the reduced stock metrics are stock's too.
+    with metrics.aggregate() as agg:
+        Wav2vecCriterion.reduce_metrics([stock_log, stock_log])
+        stock_values = agg.get_smoothed_values()
+    values = _reduced([log, log])
+    assert {k: values[k] for k in stock_values} == stock_values
+
+
+def _captured_run(model, sample):
+    """The criterion's log and the model output it saw."""
+    captured = {}
+    handle = model.register_forward_hook(lambda m, i, output: captured.update(output=output))
+    try:
+        _, _, log = _run(_criterion(), model, sample)
+    finally:
+        handle.remove()
+    return log, captured["output"]
+
+
+def test_each_language_gets_its_own_rows(model):
+    # es twice, sw and fi once, not in language order: a swapped id, or rows assigned with
+    # repeat_interleave instead of repeat, gives another language's numbers.
+    langs = [0, 2, 0, 1]
+    log, out = _captured_run(model, batch(langs))
+    stats = log[language_key(LANGS)]
+    x = out["x"].float()  # [1 + distractors, batch, frames]: item b's logits are x[:, b].T
+    codes = out["codes"]  # [batch, frames, groups]
+    for lang_id in range(len(LANGS)):
+        items = [b for b, lang_b in enumerate(langs) if lang_b == lang_id]
+        logits = torch.cat([x[:, b].T for b in items])
+        target = torch.zeros(len(logits), dtype=torch.long)
+        assert stats[lang_id, LOSS].item() == pytest.approx(F.cross_entropy(logits, target, reduction="sum").item(), rel=1e-5)
+        assert stats[lang_id, FRAMES].item() == len(logits)
+        correct = ((logits.argmax(-1) == 0) & (logits.argmin(-1) != 0)).sum().item()
+        assert stats[lang_id, CORRECT].item() == correct
+        # Code pairs between different utterances of the language, counted one pair at a time.
+        pairs = sum(codes.size(1) ** 2 for u in items for w in items if u != w)
+        assert stats[lang_id, PAIRS].item() == pairs
+        for group in range(codes.size(2)):
+            same = sum((codes[u, :, group, None] == codes[w, None, :, group]).sum().item()
+                       for u in items for w in items if u != w)
+            assert stats[lang_id, COLLISIONS + group].item() == same
+    assert stats[1, PAIRS] == stats[2, PAIRS] == 0  # one utterance: no pair yet
+    assert stats[0, PAIRS] > 0
 
 
 def test_language_sums_add_up_to_the_batch(model):
-    _, sample_size, log = _run(XlsrCriterion(argparse.Namespace(languages=LANGS), **CRITERION_ARGS), model, _batch())
-    langs = {key.split(":")[1] for key in log if key.startswith("_lang:")}
-    assert langs == {"es", "fi", "sw"}
-    assert sum(log[f"_lang:{lang}:frames"] for lang in langs) == sample_size
-    # es has two utterances of the same length, fi and sw one each: same masked frames per item.
-    assert log["_lang:es:frames"] == 2 * log["_lang:fi:frames"] == 2 * log["_lang:sw:frames"]
-    assert sum(log[f"_lang:{lang}:loss"] for lang in langs) == pytest.approx(log["loss_0"], rel=1e-5)
-    assert sum(log[f"_lang:{lang}:correct"] for lang in langs) == log["correct"]
-    all_codes = sum(log[f"_lang:{lang}:codes"] for lang in langs).numpy()
-    assert code_perplexity(all_codes) == pytest.approx(log["code_perplexity"], rel=1e-4)
+    _, sample_size, log = _run(_criterion(), model, batch([0, 2, 0, 1]))
+    stats = log[language_key(LANGS)]
+    assert stats[:, FRAMES].sum() == sample_size
+    assert stats[:, LOSS].sum().item() == pytest.approx(log["loss_0"], rel=1e-5)
+    assert stats[:, CORRECT].sum() == log["correct"]
 
 
-def test_code_perplexity_by_hand():
-    # group 1 uses two codes equally (perplexity 2), group 2 one code (perplexity 1).
-    counts = np.array([[3, 3, 0, 0], [6, 0, 0, 0]], dtype=float)
-    assert code_perplexity(counts) == pytest.approx(3.0, abs=1e-5)
-
-
-def test_reduced_metrics_are_corpus_level(model):
+def test_reduced_metrics_are_corpus_level_by_hand():
+    key = language_key(["es", "fi"])
+    # es: loss 4 nats over 4 frames with 1 correct, then 2 over 2 with 2 correct; one group
+    # whose frame pairs collide 3 times in 12, then 2 in 4 (5 in 16); fi: no frames.
     logs = [
-        {"loss": 8.0, "sample_size": 4, "ntokens": 4, "nsentences": 1, "correct": 1, "count": 4,
-         "_lang:es:loss": 4.0, "_lang:es:frames": 4.0, "_lang:es:correct": 1.0,
-         "_lang:es:codes": torch.tensor([[1.0, 1.0]])},
-        {"loss": 2.0, "sample_size": 2, "ntokens": 2, "nsentences": 1, "correct": 2, "count": 2,
-         "_lang:es:loss": 2.0, "_lang:es:frames": 2.0, "_lang:es:correct": 2.0,
-         "_lang:es:codes": torch.tensor([[2.0, 0.0]])},
+        {"loss": 8.0, "sample_size": 4, "_outputs": 1, key: torch.tensor([[4.0, 4, 1, 12, 3], [0, 0, 0, 0, 0]])},
+        {"loss": 2.0, "sample_size": 2, "_outputs": 1, key: torch.tensor([[2.0, 2, 2, 4, 2], [0, 0, 0, 0, 0]])},
     ]
-    with metrics.aggregate() as agg:
-        XlsrCriterion.reduce_metrics(logs)
-        values = agg.get_smoothed_values()
-    assert values["loss_es"] == pytest.approx(6.0 / 6 / np.log(2), abs=1e-3)
+    values = _reduced(logs)
+    assert values["loss_es"] == pytest.approx(6 / 6 / np.log(2), abs=1e-3)
     assert values["accuracy_es"] == pytest.approx(3 / 6, abs=1e-5)
-    # codes summed over both batches: 3 and 1 -> p = 0.75, 0.25
-    p = np.array([0.75, 0.25])
-    assert values["code_ppl_es"] == pytest.approx(np.exp(-(p * np.log(p)).sum()), abs=1e-3)
-    assert not any(key.startswith("_lang") for key in values)
+    assert values["code_ppl_es"] == pytest.approx(16 / 5, abs=1e-3)
+    assert "loss_fi" not in values
+    assert not any(key.startswith("_") for key in values)
+
+
+def test_collision_perplexity_by_hand():
+    # Two utterances of one language, one group: [a, a, b] and [a, b, b].
+    codes = torch.tensor([[0, 0, 1], [0, 1, 1]]).unsqueeze(-1)
+    pairs, collisions = code_collisions(codes, torch.tensor([0, 0]), languages=1, num_vars=2)
+    # Ordered pairs across the two: 2 x 9; same codeword: a-a 2x1, b-b 1x2, twice each.
+    assert pairs.tolist() == [18.0]
+    assert collisions.tolist() == [[8.0]]
+    assert collision_perplexity(18.0, [8.0]) == pytest.approx(18 / 8)
+    assert np.isnan(collision_perplexity(0.0, [0.0]))
+
+
+def _shannon_perplexity(codes, num_vars):
+    counts = np.bincount(codes.reshape(-1), minlength=num_vars)
+    p = counts[counts > 0] / counts.sum()
+    return float(np.exp(-(p * np.log(p)).sum()))
+
+
+def test_code_perplexity_does_not_drift_with_the_window():
+    # One group of 320 codewords drawn with p_v ∝ (v + 1)^-0.5: true collision perplexity
+    # 1/sum p^2 = 185.8 (exp entropy 259.5).
+    num_vars, frames = 320, 50
+    p = 1.0 / np.arange(1, num_vars + 1) ** 0.5
+    p /= p.sum()
+    true = 1.0 / (p**2).sum()
+    rng = np.random.default_rng(0)
+
+    def window(utterances, per_batch=3):
+        codes = rng.choice(num_vars, size=(utterances, frames, 1), p=p)
+        stats = [code_collisions(torch.from_numpy(codes[i:i + per_batch]), torch.zeros(per_batch, dtype=torch.long), 1, num_vars)
+                 for i in range(0, utterances, per_batch)]
+        pairs = sum(s[0] for s in stats)
+        collisions = sum(s[1] for s in stats)
+        return collision_perplexity(pairs.item(), collisions[0].tolist()), _shannon_perplexity(codes, num_vars)
+
+    small = np.array([window(6) for _ in range(200)])  # 300 frames
+    large = np.array([window(402) for _ in range(3)])  # 20,100 frames
+    # Measured: 190.9 at 300 frames (+2.7%), 184.5 at 20k.
+    assert small[:, 0].mean() == pytest.approx(true, rel=0.05)
+    assert large[:, 0].mean() == pytest.approx(true, rel=0.03)
+    # The entropy of the counted codes (the measure it replaces) moves with the window:
+    # measured 146.5 at 300 frames, 257.1 at 20k.
+    assert small[:, 1].mean() < 0.7 * large[:, 1].mean()
+
+
+def _metrics_of_two_workers(model, training):
+    model.train(training)
+    criterion = _criterion()
+    worker_a = criterion_outputs(criterion, model, [[0, 2, 0, 1], [1, 1, 2, 2], [2, 0, 2, 0]])
+    worker_b = criterion_outputs(criterion, model, [[0, 0, 1, 1], [2, 1, 0, 2]])
+    one_worker = _reduced(worker_a + worker_b)
+    # fairseq sums each worker's outputs, then all-reduces the sums (Trainer._fast_stat_sync_sum).
+    two_workers = _reduced([summed([summed(worker_a), summed(worker_b)])])
+    model.train()
+    return one_worker, two_workers
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["train", "valid"])
+def test_summed_over_workers_reduces_like_one_worker(model, training):
+    one_worker, two_workers = _metrics_of_two_workers(model, training)
+    assert set(one_worker) == set(two_workers)
+    for lang in LANGS:
+        for name in ("loss", "accuracy", "code_ppl"):
+            assert np.isfinite(one_worker[f"{name}_{lang}"])
+    for key, value in one_worker.items():
+        assert float(two_workers[key]) == pytest.approx(float(value), rel=1e-9, abs=1e-9), key
+    assert _criterion().logging_outputs_can_be_summed()
+    with_arrays = XlsrCriterion(argparse.Namespace(languages=LANGS), infonce=True, log_keys=["logits"])
+    assert not with_arrays.logging_outputs_can_be_summed()
+
+
+def test_statistics_keep_their_rows_whatever_languages_a_batch_has(model):
+    criterion = _criterion()
+    logs = criterion_outputs(criterion, model, [[2, 2, 2, 2], [0, 0, 0, 0]])
+    assert logs[0][language_key(LANGS)].shape == logs[1][language_key(LANGS)].shape
+    stats = statistics_by_language(logs)
+    assert stats["fi"][FRAMES] == 0 and stats["es"][FRAMES] > 0 and stats["sw"][FRAMES] > 0

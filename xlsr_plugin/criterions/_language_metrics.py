@@ -1,28 +1,46 @@
 """Per-language metrics of the xlsr criterion: contrastive loss, accuracy and code usage.
 
-The criterion stores raw sums under private keys (`_lang:<lang>:<stat>`), summed over workers and
-updates; the rates are derived from the sums (corpus level, as fairseq's ctc criterion does), and
-code perplexity from the summed code counts of the whole logging interval.
+Every logging output carries one float64 tensor [language, statistic] over all of the task's
+languages, under one key that names them, the same on every worker and every batch. So fairseq
+can sum the logging outputs of a worker and all-reduce them across workers (the criterion says
+`logging_outputs_can_be_summed`) instead of pickling them through `all_gather_list`: one update
+sends languages x (4 + G) x 8 bytes whatever update_freq and the number of GPUs. Every statistic
+is an integer-valued or additive sum, so the reduced metrics are exact whatever the split of the
+batches over workers; the rates are derived from the sums (corpus level, as fairseq's ctc
+criterion does).
+
+Code usage, `code_ppl_<lang>`: for each quantizer group, 1 / the probability that two frames of
+two different utterances of the language pick the same codeword (the collision, or Rényi order 2,
+perplexity: the effective number of codewords), summed over groups as stock `code_perplexity`
+sums its groups. The collisions and the frame pairs are counted between the utterances of a
+batch, which estimates that probability without bias whatever the window: unlike the entropy of
+the codes counted over a logging interval, it does not drift with the number of frames the
+interval holds (GPUs x log_interval, the language's share).
 """
 import math
-from typing import Dict, Iterable, List, Sequence
+from typing import Dict, List, Sequence
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from fairseq.logging import metrics
 from fairseq.logging.meters import safe_round
 
-PREFIX = "_lang:"
-STATS = ("loss", "frames", "correct", "codes")
+PREFIX = "_lang_stats:"
+# Columns of the statistics: then one column of code collisions per quantizer group.
+LOSS, FRAMES, CORRECT, PAIRS, COLLISIONS = range(5)
 
 
-def _key(lang: str, stat: str) -> str:
-    return f"{PREFIX}{lang}:{stat}"
+def language_key(lang_names: Sequence[str]) -> str:
+    """The logging key of the statistics: it names the languages of the rows."""
+    return PREFIX + ",".join(lang_names)
 
 
 def is_language_key(key: str) -> bool:
     return key.startswith(PREFIX)
+
+
+def languages_of(key: str) -> List[str]:
+    return key[len(PREFIX):].split(",")
 
 
 def per_row_losses(logits: torch.Tensor, infonce: bool) -> torch.Tensor:
@@ -40,15 +58,38 @@ def per_row_correct(logits: torch.Tensor) -> torch.Tensor:
     return (logits.argmax(-1) == 0) & ~(logits.argmin(-1) == 0)
 
 
+def code_collisions(codes: torch.Tensor, batch_langs: torch.Tensor, languages: int, num_vars: int):
+    """Ordered frame pairs [language] and same-codeword pairs [language, group] between
+    different utterances of each language.
+
+    codes: [batch, frames, groups] codeword choices; batch_langs: [batch] language ids.
+    """
+    batch, _, groups = codes.shape
+    item_group = torch.arange(batch, device=codes.device).view(-1, 1, 1) * groups + torch.arange(
+        groups, device=codes.device
+    )
+    flat = (item_group * num_vars + codes).reshape(-1)
+    # Counts as float64: integer-valued and exact (2^53) however many batches are summed.
+    per_item = torch.bincount(flat, minlength=batch * groups * num_vars).view(batch, groups, num_vars).double()
+    per_lang = per_item.new_zeros(languages, groups, num_vars).index_add_(0, batch_langs, per_item)
+    same_item = per_item.new_zeros(languages, groups).index_add_(0, batch_langs, per_item.square().sum(-1))
+    collisions = per_lang.square().sum(-1) - same_item
+    frames = per_item[:, 0].sum(-1)  # every frame picks one codeword per group
+    lang_frames = frames.new_zeros(languages).index_add_(0, batch_langs, frames)
+    pairs = lang_frames.square() - frames.new_zeros(languages).index_add_(0, batch_langs, frames.square())
+    return pairs, collisions
+
+
 def language_statistics(
     logits: torch.Tensor,
     codes: torch.Tensor,
     batch_langs: torch.Tensor,
-    lang_names: Sequence[str],
+    languages: int,
     num_vars: int,
     infonce: bool,
-) -> Dict[str, object]:
-    """Raw per-language sums for one batch.
+) -> torch.Tensor:
+    """Per-language sums of one batch: float64 [languages, 4 + groups] on the CPU (columns LOSS,
+    FRAMES, CORRECT, PAIRS, then COLLISIONS of each group; no code columns without `codes`).
 
     logits: [frames * batch, 1 + distractors], row r belongs to item r % batch (get_logits order)
     codes: [batch, frames, groups] codeword choices, or None
@@ -57,72 +98,81 @@ def language_statistics(
     batch = batch_langs.numel()
     with torch.no_grad():
         row_langs = batch_langs.to(logits.device).repeat(logits.size(0) // batch)
-        n = len(lang_names)
         per_row = torch.stack(
             [per_row_losses(logits, infonce), torch.ones_like(logits[:, 0]), per_row_correct(logits).float()],
             dim=1,
         ).double()
-        # [language, (loss, frames, correct)], one scatter and one copy to the host
-        sums = per_row.new_zeros(n, 3).index_add_(0, row_langs, per_row).cpu().numpy()
-        code_counts = None
-        if codes is not None:
-            groups = codes.size(-1)
-            frame_langs = batch_langs.to(codes.device).view(-1, 1, 1).expand_as(codes)
-            flat = (frame_langs * groups + torch.arange(groups, device=codes.device)) * num_vars + codes
-            code_counts = torch.bincount(flat.reshape(-1), minlength=n * groups * num_vars)
-            # Tensors, not numpy arrays: the meters go into checkpoints, which fairseq reads back
-            # with torch.load(weights_only=True).
-            code_counts = code_counts.view(n, groups, num_vars).cpu().double()
-    out = {}
-    for lang_id in np.flatnonzero(sums[:, 1]):
-        lang = lang_names[lang_id]
-        out[_key(lang, "loss")] = float(sums[lang_id, 0])
-        out[_key(lang, "frames")] = float(sums[lang_id, 1])
-        out[_key(lang, "correct")] = float(sums[lang_id, 2])
-        if code_counts is not None:
-            out[_key(lang, "codes")] = code_counts[lang_id]
-    return out
+        sums = per_row.new_zeros(languages, 3).index_add_(0, row_langs, per_row)
+        if codes is None:
+            pairs = sums.new_zeros(languages, 1)
+            collisions = sums.new_zeros(languages, 0)
+        else:
+            pairs, collisions = code_collisions(codes, batch_langs.to(codes.device), languages, num_vars)
+            pairs = pairs.unsqueeze(1).to(sums.device)
+            collisions = collisions.to(sums.device)
+        # One copy to the host. A tensor, not a numpy array: the meters go into checkpoints,
+        # which fairseq reads back with torch.load(weights_only=True).
+        return torch.cat([sums, pairs, collisions], dim=1).cpu()
 
 
-def code_perplexity(counts: np.ndarray) -> float:
-    """Stock code_perplexity (sum over groups of exp entropy of the code choices) from counts."""
-    probs = counts / np.maximum(counts.sum(-1, keepdims=True), 1)
-    return float(np.exp(-(probs * np.log(probs + 1e-7)).sum(-1)).sum())
-
-
-def languages_in(logging_outputs: Iterable[dict]) -> List[str]:
-    return sorted({k.split(":")[1] for log in logging_outputs for k in log if is_language_key(k)})
+def collision_perplexity(pairs: float, collisions: Sequence[float]) -> float:
+    """Sum over groups of pairs / collisions: nan without pairs or with a group that never
+    collided (too few pairs to tell)."""
+    if pairs <= 0 or min(collisions) <= 0:
+        return float("nan")
+    return float(sum(pairs / c for c in collisions))
 
 
 def reduce_language_metrics(logging_outputs: List[dict]) -> None:
-    """Log loss_<lang> (bits), accuracy_<lang> and code_ppl_<lang> for every language seen.
+    """Log loss_<lang> (bits), accuracy_<lang> and code_ppl_<lang> for every language with
+    frames in these outputs (summed by fairseq or not).
 
     A language seen earlier but not since the meters were last reset (a log interval, an epoch)
     shows nan: it had no frames there."""
-    for lang in languages_in(logging_outputs):
-        for stat in STATS:
-            key = _key(lang, stat)
-            values = [log[key] for log in logging_outputs if key in log]
-            if values:
-                metrics.log_scalar(key, sum(values))
-        metrics.log_derived(f"loss_{lang}", _derived_loss(lang))
-        metrics.log_derived(f"accuracy_{lang}", _derived_ratio(_key(lang, "correct"), _key(lang, "frames")))
-        if any(_key(lang, "codes") in log for log in logging_outputs):
-            metrics.log_derived(f"code_ppl_{lang}", _derived_perplexity(_key(lang, "codes")))
+    if not logging_outputs:
+        return
+    key = next((k for k in logging_outputs[0] if is_language_key(k)), None)
+    if key is None:
+        return
+    # After an all-reduce the sum is on the GPU; the meters keep it on the CPU.
+    total = torch.stack([log[key] for log in logging_outputs if key in log]).sum(0).to("cpu", torch.float64)
+    metrics.log_scalar(key, total)
+    has_codes = total.size(1) > COLLISIONS
+    for row, (lang, frames) in enumerate(zip(languages_of(key), total[:, FRAMES].tolist())):
+        if frames <= 0:
+            continue
+        metrics.log_derived(f"loss_{lang}", _derived_loss(key, row))
+        metrics.log_derived(f"accuracy_{lang}", _derived_accuracy(key, row))
+        if has_codes:
+            metrics.log_derived(f"code_ppl_{lang}", _derived_perplexity(key, row))
 
 
-def _derived_loss(lang):
-    loss, frames = _key(lang, "loss"), _key(lang, "frames")
-    return lambda m: safe_round(m[loss].sum / m[frames].sum / math.log(2), 3) if m[frames].sum > 0 else float("nan")
+def _derived_loss(key, row):
+    def loss(meters):
+        stats = meters[key].sum[row]
+        return safe_round(float(stats[LOSS] / stats[FRAMES]) / math.log(2), 3) if stats[FRAMES] > 0 else float("nan")
+
+    return loss
 
 
-def _derived_ratio(numerator, denominator):
-    return lambda m: safe_round(m[numerator].sum / m[denominator].sum, 5) if m[denominator].sum > 0 else float("nan")
+def _derived_accuracy(key, row):
+    def accuracy(meters):
+        stats = meters[key].sum[row]
+        return safe_round(float(stats[CORRECT] / stats[FRAMES]), 5) if stats[FRAMES] > 0 else float("nan")
+
+    return accuracy
 
 
-def _derived_perplexity(key):
+def _derived_perplexity(key, row):
     def perplexity(meters):
-        counts = np.asarray(meters[key].sum, dtype=np.float64)
-        return safe_round(code_perplexity(counts), 3) if counts.sum() > 0 else float("nan")
+        stats = meters[key].sum[row].tolist()
+        return safe_round(collision_perplexity(stats[PAIRS], stats[COLLISIONS:]), 3)
 
     return perplexity
+
+
+def statistics_by_language(logging_outputs: List[dict]) -> Dict[str, torch.Tensor]:
+    """The summed statistics row of every language (for tests and benchmarks)."""
+    key = next(k for k in logging_outputs[0] if is_language_key(k))
+    total = sum(log[key] for log in logging_outputs if key in log)
+    return dict(zip(languages_of(key), total))

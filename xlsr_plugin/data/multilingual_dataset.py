@@ -185,7 +185,15 @@ class MultilingualDataset(FairseqDataset):
         return order[::-1]
 
     def filter_indices_by_size(self, indices, max_sizes):
-        return indices, []
+        """Items longer than the audio bound (max_sizes, or its first element where fairseq
+        passes (audio, target)), found in one vectorized step: fairseq's generic filter would
+        call size() item by item. The trainer bounds training items by max_tokens, so what a
+        batch cannot hold is skipped and counted, as stock fairseq does."""
+        bound = max_sizes[0] if isinstance(max_sizes, (tuple, list)) else max_sizes
+        if bound is None:
+            return indices, []
+        too_long = self.sizes[indices] > bound
+        return indices[~too_long], indices[too_long].tolist()
 
     @property
     def supports_prefetch(self):

@@ -16,6 +16,7 @@ from xlsr_plugin.data.manifests import (
     parse_split,
 )
 from xlsr_plugin.data.multilingual_dataset import MultilingualDataset, raw_audio
+from xlsr_plugin.tasks._evaluation_iterator import for_evaluation
 
 logger = logging.getLogger(__name__)
 
@@ -145,3 +146,15 @@ class MultilingualTaskMixin:
             seed=self.cfg.seed,
             corpus_alpha=self.cfg.corpus_alpha,
         )
+
+    # -- batch iterators ----------------------------------------------------------------------
+
+    def is_training_dataset(self, dataset) -> bool:
+        return dataset is self.datasets.get(self.cfg.train_subset)
+
+    def get_batch_iterator(self, dataset, **kwargs):
+        """Evaluation subsets stop their DataLoader workers after each pass (training keeps
+        fairseq's persistent ones): processes and descriptors stay bounded however many
+        `valid_<lang>` subsets are validated."""
+        iterator = super().get_batch_iterator(dataset, **kwargs)
+        return iterator if self.is_training_dataset(dataset) else for_evaluation(iterator)

@@ -7,6 +7,7 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import List, Optional
 
+from fairseq import utils
 from fairseq.data import AddTargetDataset, Dictionary
 from fairseq.data.text_compressor import TextCompressor
 from fairseq.dataclass import ChoiceEnum
@@ -201,17 +202,36 @@ class XlsrFinetuningTask(SeededStepsMixin, MultilingualTaskMixin, AudioFinetunin
             )
 
     def get_batch_iterator(self, dataset, max_tokens=None, **kwargs):
-        # Labelled utterances are never cropped: a batch must hold the longest one
-        # (fairseq-generate's default of 12000 tokens is a text default, 0.75 s of audio).
+        if self.is_training_dataset(dataset):
+            kwargs = self._training_budget(dataset, max_tokens, kwargs)
+            return super().get_batch_iterator(dataset, max_tokens=max_tokens, **kwargs)
+        # Evaluation never drops an utterance, and labelled utterances are never cropped: a
+        # batch must hold the longest one (fairseq-generate's default of 12000 tokens is a text
+        # default, 0.75 s of audio).
         longest = int(dataset.sizes.max()) if len(dataset) else 0
         if max_tokens is not None and max_tokens < longest:
-            logger.info("max_tokens %d raised to the longest utterance, %d samples", max_tokens, longest)
+            logger.info("evaluation: max_tokens %d raised to the longest utterance, %d samples", max_tokens, longest)
             max_tokens = longest
-        if dataset is not self.datasets.get(self.cfg.train_subset):
-            # fairseq drops a last batch smaller than the multiple: evaluation must see every
-            # utterance.
-            kwargs["required_batch_size_multiple"] = 1
+        # fairseq drops a last batch smaller than the multiple: evaluation must see every
+        # utterance.
+        kwargs["required_batch_size_multiple"] = 1
         return super().get_batch_iterator(dataset, max_tokens=max_tokens, **kwargs)
+
+    def _training_budget(self, dataset, max_tokens, kwargs):
+        """Training batches keep max_tokens: an utterance longer than it is skipped and counted
+        (max_positions bounded by it, as fairseq's trainer does), never a reason for every
+        batch to grow."""
+        if max_tokens is None:
+            return kwargs
+        too_long = dataset.sizes > max_tokens
+        if too_long.any():
+            logger.warning(
+                "training: %d utterance(s) (%.2f hours) longer than max_tokens=%d samples are "
+                "skipped; raise dataset.max_tokens to train on them",
+                too_long.sum(), dataset.sizes[too_long].sum() / self.cfg.sample_rate / 3600, max_tokens,
+            )
+        max_positions = utils.resolve_max_positions(kwargs.get("max_positions"), max_tokens)
+        return {**kwargs, "max_positions": max_positions, "ignore_invalid_inputs": True}
 
     # -- validation: PER / CER as the scorers count them (best_checkpoint_metric) ---------------
 
