@@ -10,7 +10,7 @@ Prints wall time per hour of audio for each and the ratio (target: >= 1.7x on 2 
 with one worker (the share of the gain due to parallelism) and soxr against torchaudio on the
 resampling alone (where the rest comes from: torchaudio builds its sinc kernel on every call).
 
-    python bench/manifests.py [--clips 2000] [--workers 2] [--torch-threads 1] [--smoke]
+    python bench/conversion.py [--clips 2000] [--workers 2] [--torch-threads 1] [--smoke]
 
 The baseline's torch threads matter more than anything else on a shared machine: with 2 threads
 on busy cores each torchaudio resample waits on its thread pool (about 60 ms a clip instead of 7),
