@@ -7,14 +7,10 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from manifests._common import atomic_write_text
+from manifests.languages import espeak_voice_candidates
 
 logger = logging.getLogger(__name__)
 
-# espeak-ng voices for codes that are not voice names themselves.
-# Mandarin: `cmn` reads Han characters as English letters on espeak-ng 1.51; `cmn-latn-pinyin`
-# gives Mandarin phones (with tone digits) for Han characters and pinyin alike.
-ESPEAK_VOICES = {"zh": "cmn-latn-pinyin", "zh-tw": "cmn-latn-pinyin", "yue": "yue", "fr": "fr-fr",
-                 "en": "en-us", "pt": "pt", "es": "es", "kmr": "ku", "tl": "fil"}
 _APOSTROPHES = {"\u2019": "'", "\u02bc": "\u02bc", "`": "'"}
 _HYPHENS = {"\u2010": "-", "\u2011": "-"}
 LABEL_KINDS = ("ltr", "phn")
@@ -52,8 +48,8 @@ def letters(words: str) -> str:
 def espeak_voice(lang: str) -> Optional[str]:
     """The espeak-ng voice phonemizer uses for ``lang``, or None when espeak-ng has none."""
     supported = _espeak_languages()
-    for voice in (ESPEAK_VOICES.get(lang), lang, lang.split("-")[0]):
-        if voice and voice in supported:
+    for voice in espeak_voice_candidates(lang):
+        if voice in supported:
             return voice
     return None
 

@@ -25,18 +25,11 @@ if __package__ in (None, ""):  # run as a file: make the repository root importa
 from manifests._common import Item, Report  # noqa: E402
 from manifests._pipeline import (Options, add_common_args, finish, options_from_args,  # noqa: E402
                                  prepare_language, run_cli)
+from manifests.languages import lang_code  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
-# Common Voice locales with a region part: the language code they get in DATA. Others are
-# lowercased (``rm-sursilv`` stays itself). zh-HK recordings are Cantonese.
-LOCALE_TO_LANG = {"sv-SE": "sv", "zh-CN": "zh", "zh-HK": "yue", "zh-TW": "zh-tw", "ga-IE": "ga",
-                  "hy-AM": "hy", "pa-IN": "pa", "ne-NP": "ne", "nn-NO": "nn", "es-AR": "es-ar"}
 SPLITS = {"train": "train", "valid": "dev", "test": "test"}
-
-
-def lang_code(locale: str) -> str:
-    return LOCALE_TO_LANG.get(locale, locale.lower())
 
 
 def find_locales(root: Path) -> Dict[str, Path]:

@@ -23,11 +23,10 @@ from manifests._common import Item, Report  # noqa: E402
 from manifests._pipeline import (Options, add_common_args, finish, options_from_args,  # noqa: E402
                                  prepare_language, run_cli)
 from manifests.commonvoice import select  # noqa: E402
+from manifests.languages import MLS_LANGUAGES  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
-LANGUAGES = {"english": "en", "german": "de", "dutch": "nl", "french": "fr", "spanish": "es",
-             "italian": "it", "portuguese": "pt", "polish": "pl"}
 SPLITS = {"train": "train", "valid": "dev", "test": "test"}
 
 
@@ -40,8 +39,8 @@ def find_languages(root: Path) -> Dict[str, Path]:
     found = {}
     for folder in sorted(folders, key=lambda p: p.name.endswith("_opus"), reverse=True):
         name = folder.name[len("mls_"):].replace("_opus", "")
-        if folder.is_dir() and name in LANGUAGES:
-            found[LANGUAGES[name]] = folder  # the flac folder comes last and wins
+        if folder.is_dir() and name in MLS_LANGUAGES:
+            found[MLS_LANGUAGES[name]] = folder  # the flac folder comes last and wins
     return found
 
 
@@ -82,7 +81,7 @@ def limited_supervision(train: Path) -> Dict[str, Set[str]]:
 def prepare_mls(root, langs: Optional[Sequence[str]], opts: Options) -> Report:
     """Write ``opts.dest/<lang>/`` for each requested MLS language (names or codes)."""
     available = find_languages(root)
-    names = {name: code for name, code in LANGUAGES.items()}
+    names = {name: code for name, code in MLS_LANGUAGES.items()}
     requested = [names.get(lang, lang) for lang in (langs or [])]
     report = Report()
     for lang, folder in select(available, requested, "MLS").items():

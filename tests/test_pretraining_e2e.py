@@ -5,6 +5,7 @@ import re
 import torch
 
 from _pretraining_runs import train_tiny
+from _run_outputs import train_losses, weight_differences
 
 
 def test_training_writes_checkpoint_and_logs_every_language(pretrained_checkpoint, pretraining_data):
@@ -35,15 +36,25 @@ def _lines(path):
 
 
 def test_resume_continues_exactly_as_uninterrupted_run(pretraining_data, tmp_path):
-    # 4 batches per epoch at this batch size: k=3 stops mid-epoch, 2k=6 ends in epoch 2.
+    # 4 batches per epoch at this batch size: k=3 stops mid-epoch, 2k=6 ends in epoch 2. The
+    # uninterrupted run also keeps its checkpoint at k, the weights of a second run of k updates;
+    # the stopped run keeps the lr schedule of 2k updates, as an interrupted run would.
     k = 3
-    whole = train_tiny(pretraining_data, tmp_path / "whole", 2 * k, record=True)
-    first = train_tiny(pretraining_data, tmp_path / "resumed", k, record=True)
+    keep = (f"checkpoint.save_interval_updates={k}", "checkpoint.keep_interval_updates=-1",
+            f"+lr_scheduler.total_num_update={2 * k}")
+    whole = train_tiny(pretraining_data, tmp_path / "whole", 2 * k, *keep, record=True)
+    first = train_tiny(pretraining_data, tmp_path / "resumed", k, *keep, record=True)
     assert len(_lines(first.batches)) == k
-    second = train_tiny(pretraining_data, tmp_path / "resumed", 2 * k, record=True)
+    second = train_tiny(pretraining_data, tmp_path / "resumed", 2 * k, *keep, record=True)
     assert f"(epoch 1 @ {k} updates)" in second.log  # resumed, not restarted
     assert _lines(second.batches) == _lines(whole.batches)
     assert len(set(_lines(whole.batches))) > 1
-    # (Weights are not compared: stock wav2vec 2.0 draws its masks from an unseeded generator,
-    # so two uninterrupted runs differ too; the data order is what the task controls.)
-
+    # Same seed, same weights: masks, crops and LayerDrop are seeded by (seed, update, rank, item).
+    at_k = os.path.join(whole.save_dir, f"checkpoint_1_{k}.pt")
+    assert weight_differences(at_k, os.path.join(first.save_dir, f"checkpoint_1_{k}.pt")) == {}
+    last = os.path.join(whole.save_dir, "checkpoint_last.pt")
+    assert weight_differences(last, os.path.join(second.save_dir, "checkpoint_last.pt")) == {}
+    assert weight_differences(at_k, last)  # and training moved them
+    losses = train_losses(whole.log)
+    assert sorted(losses) == list(range(1, 2 * k + 1))
+    assert {**train_losses(first.log), **train_losses(second.log)} == losses

@@ -4,17 +4,13 @@ import os
 from dataclasses import dataclass, fields
 from typing import List, Optional, Sequence
 
+from manifests.languages import cv_locale, lang_code
+
 # The ten languages of XLSR-10 as Common Voice locales, by tier: the paper's Common Voice hours
 # (fr 353, es 168, it 90, ru 55, zh 50 | nl 29, tt 17 | ky 17, tr 11, sv 3) made small.
 HIGH = ("es", "fr", "it", "ru", "zh-CN")
 MID = ("nl", "tt")
 LOW = ("ky", "sv-SE", "tr")
-LOCALE_OF = {"zh": "zh-CN", "sv": "sv-SE"}
-
-
-def code(locale: str) -> str:
-    """Common Voice locale -> the manifests' language code (``sv-SE`` -> ``sv``)."""
-    return {v: k for k, v in LOCALE_OF.items()}.get(locale, locale.lower())
 
 
 @dataclass
@@ -52,11 +48,11 @@ class Settings:
     @property
     def langs(self) -> List[str]:
         """All ten language codes, sorted."""
-        return sorted(code(loc) for loc in HIGH + MID + LOW)
+        return sorted(lang_code(loc) for loc in HIGH + MID + LOW)
 
     def clips(self) -> dict:
         """Common Voice locale -> clips to synthesize."""
-        low = {LOCALE_OF.get(lang, lang) for lang in self.low}
+        low = {cv_locale(lang) for lang in self.low}
         sizes = {loc: self.clips_high for loc in HIGH}
         sizes.update({loc: self.clips_mid for loc in MID})
         sizes.update({loc: self.clips_low for loc in LOW})

@@ -4,7 +4,7 @@ from typing import Dict, Optional, Sequence
 
 import numpy as np
 import torch
-from fairseq.data import FairseqDataset
+from fairseq.data import FairseqDataset, data_utils
 from fairseq.data.audio.raw_audio_dataset import RawAudioDataset
 
 from xlsr_plugin.data.language_sampling import draw_epoch, epoch_draws, sampling_probabilities
@@ -124,7 +124,10 @@ class MultilingualDataset(FairseqDataset):
         return self.lang_ids[self.plan_positions[indices]]
 
     def collater(self, samples):
-        batch = self.datasets[0].collater(samples)
+        # Crops (RawAudioDataset.crop_to_max_size) draw from numpy's global generator: seed it
+        # from the items, so that a resumed run, or another loader worker, crops alike.
+        with data_utils.numpy_seed(self.seed, self.epoch, *(s["id"] for s in samples)):
+            batch = self.datasets[0].collater(samples)
         if len(batch) > 0:
             batch["lang"] = torch.from_numpy(self.language_of(batch["id"].numpy()))
         return batch

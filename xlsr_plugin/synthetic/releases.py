@@ -14,6 +14,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from manifests.languages import MLS_LANGUAGES
 from xlsr_plugin.synthetic.sentences import make_sentences
 from xlsr_plugin.synthetic.speech import speaker_voices, synthesize
 
@@ -128,14 +129,12 @@ def make_mls_release(root, langs: Dict[str, int], speakers_per_lang: int = 3, se
     enough, then two for 9hr. With ``broken=True`` train gets a missing clip, a clip that is not
     audio and an empty transcript. Returns, per language, the good clips per split.
     """
-    codes = {"polish": "pl", "portuguese": "pt", "italian": "it", "spanish": "es",
-             "french": "fr", "dutch": "nl", "german": "de", "english": "en"}
     summary = {}
     for name in sorted(langs):
         folder = Path(root) / (f"mls_{name}_opus" if flavor == "opus" else f"mls_{name}")
         summary[name] = {}
         for k, split in enumerate(("train", "dev", "test")):
-            handles = _make_mls_split(folder / split, codes[name], langs[name],
+            handles = _make_mls_split(folder / split, MLS_LANGUAGES[name], langs[name],
                                       speakers_per_lang, seed * 10 + k, flavor,
                                       broken and split == "train")
             summary[name][split] = len(handles)

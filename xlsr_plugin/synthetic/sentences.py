@@ -10,9 +10,7 @@ from typing import List
 
 from babel import Locale
 
-# Codes whose CLDR locale has another name.
-_CLDR_LOCALE = {"zh-tw": "zh_Hant_TW", "zh-TW": "zh_Hant_TW", "zh-CN": "zh", "sv-SE": "sv",
-                "zh-HK": "yue"}
+from manifests.languages import cldr_locale, is_unspaced
 
 
 def _is_word(word: str) -> bool:
@@ -26,7 +24,7 @@ def _is_word(word: str) -> bool:
 @lru_cache(maxsize=None)
 def vocabulary(lang: str) -> List[str]:
     """Sorted distinct words of ``lang`` (a language code such as ``fi`` or ``zh-CN``)."""
-    loc = Locale.parse(_CLDR_LOCALE.get(lang, lang.replace("-", "_")))
+    loc = Locale.parse(cldr_locale(lang))
     names = list(loc.languages.values()) + list(loc.territories.values())
     names += list(loc.months["format"]["wide"].values())
     names += list(loc.days["format"]["wide"].values())
@@ -42,7 +40,7 @@ def make_sentences(lang: str, n: int, seed: int = 0, min_words: int = 3,
     that label normalization has case and punctuation to remove. Deterministic from ``seed``."""
     vocab = vocabulary(lang)
     rng = random.Random(f"{lang}:{seed}")
-    sep = "" if lang.split("-")[0] in ("zh", "yue", "ja") else " "
+    sep = "" if is_unspaced(lang) else " "
     out = []
     for _ in range(n):
         words = rng.sample(vocab, rng.randint(min_words, max_words))

@@ -9,20 +9,11 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-# Languages whose espeak-ng voice has another name than the language code.
-# Mandarin: `cmn` reads Han characters as English letters on espeak-ng 1.51; `cmn-latn-pinyin`
-# reads them (and pinyin) as Mandarin.
-_VOICES = {"zh": "cmn-latn-pinyin", "zh-CN": "cmn-latn-pinyin", "zh-tw": "cmn-latn-pinyin",
-           "zh-TW": "cmn-latn-pinyin", "zh-HK": "yue",
-           "fr": "fr-fr", "en": "en-us", "sv-SE": "sv"}
+from manifests.languages import espeak_voice
+
 # espeak-ng variants (files in espeak-ng-data/voices/!v) with their pitch and speed offsets, so
 # that "speakers" differ in timbre, pitch and rate.
 _VARIANTS = ("m1", "f2", "m3", "f1", "m2", "f3", "m4", "f4", "m5", "f5", "m6", "m7")
-
-
-def espeak_voice(lang: str) -> str:
-    """The espeak-ng voice that reads ``lang`` (``zh`` -> ``cmn-latn-pinyin``, ``fr`` -> ``fr-fr``)."""
-    return _VOICES.get(lang, lang.split("-")[0])
 
 
 def speaker_voices(lang: str, n: int) -> List[str]:

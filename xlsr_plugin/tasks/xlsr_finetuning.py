@@ -21,6 +21,7 @@ from fairseq.tasks.audio_finetuning import (
 from xlsr_plugin.data.manifests import ManifestError, manifest_path
 from xlsr_plugin.decoding.ctc import BeamSearchDecoder, ViterbiDecoder
 from xlsr_plugin.tasks._multilingual import MultilingualTaskMixin, check_supported_options
+from xlsr_plugin.tasks._seeded_steps import SeededStepsMixin
 from xlsr_plugin.tasks.xlsr_pretraining import XlsrPretrainingConfig
 
 logger = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ def _manifest_row(tsv: str, index: int) -> str:
 
 
 @register_task("xlsr_finetuning", dataclass=XlsrFinetuningConfig)
-class XlsrFinetuningTask(MultilingualTaskMixin, AudioFinetuningTask):
+class XlsrFinetuningTask(SeededStepsMixin, MultilingualTaskMixin, AudioFinetuningTask):
     """DATA/<lang>/<split>.tsv with <split>.<labels> of every language as one dataset whose
     batches carry `sample["lang"]`; `<split>_<lang>` is one language alone. Use it with the
     stock `wav2vec_ctc` model and `ctc` criterion."""

@@ -10,6 +10,7 @@ from fairseq.tasks.audio_pretraining import AudioPretrainingConfig, AudioPretrai
 from omegaconf import II
 
 from xlsr_plugin.tasks._multilingual import MultilingualTaskMixin, check_supported_options
+from xlsr_plugin.tasks._seeded_steps import SeededStepsMixin
 
 SAMPLING_UNITS = ChoiceEnum(["hours", "utterances"])
 
@@ -32,7 +33,7 @@ class XlsrPretrainingConfig(AudioPretrainingConfig):
 
 
 @register_task("xlsr_pretraining", dataclass=XlsrPretrainingConfig)
-class XlsrPretrainingTask(MultilingualTaskMixin, AudioPretrainingTask):
+class XlsrPretrainingTask(SeededStepsMixin, MultilingualTaskMixin, AudioPretrainingTask):
     """Loads DATA/<lang>/<split>.tsv of every language as one dataset whose batches carry
     `sample["lang"]`; the training split is resampled by language every epoch."""
 
