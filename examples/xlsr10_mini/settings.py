@@ -61,7 +61,7 @@ class Settings:
 
     def speakers(self) -> dict:
         """Common Voice locale -> speakers (voices), by the tier ``clips()`` gives it."""
-        low = {LOCALE_OF.get(lang, lang) for lang in self.low}
+        low = {cv_locale(lang) for lang in self.low}
         return {loc: self.speakers_low if loc in low or loc in LOW else
                 self.speakers_high if loc in HIGH else self.speakers_mid for loc in self.clips()}
 
