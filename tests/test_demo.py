@@ -59,6 +59,11 @@ def test_demo_prints_and_writes_the_table(demo_run):
         accuracy = table["pretraining"][model]["mean"]
         assert 0 <= accuracy["accuracy"] <= 1
         assert sorted(k for k in accuracy if k != "accuracy") == [f"accuracy_{x}" for x in langs]
+    # Curves against updates: the last point is the run's end.
+    curves = table["per_seed"][0]["curves"]
+    assert curves["accuracy"]["xlsr10"][-1]["num_updates"] == 3
+    assert sorted(curves["valid_per"]) == ["mono_ky_ky", "none_ky", "xlsr10_ky"]
+    assert all(point["uer"] >= 0 for point in curves["valid_per"]["xlsr10_ky"])
     for name in ("results.md", "results.png", "units/units.json", "units/units.png",
                  "units/usage.png", "seed1/finetune/xlsr10_ky/decode/generate-test_ky.txt"):
         assert (out / name).stat().st_size > 0, name
