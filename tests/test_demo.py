@@ -1,5 +1,6 @@
 """The README's main job (`make demo`, examples/xlsr10_mini) end to end at its smallest sizes,
-its re-run reusing every stage, and its stage runner's markers and failure messages."""
+its re-run reusing every stage, its stage runner's markers (settings and config fingerprints)
+and failure messages, and the tables: like-for-like averages and the seeds' mean ± std."""
 import json
 import os
 import subprocess
@@ -13,12 +14,16 @@ if ROOT not in sys.path:  # examples/ is a top-level folder of the repository, n
 
 from examples.xlsr10_mini import results  # noqa: E402
 from examples.xlsr10_mini.settings import parse  # noqa: E402
-from examples.xlsr10_mini.stages import Job, Runner, StageFailed  # noqa: E402
+from examples.xlsr10_mini.pretrain import pretrain_job  # noqa: E402
+from examples.xlsr10_mini.stages import Job, Runner, StageFailed, config_fingerprint  # noqa: E402
 
-SMALLEST = ["--clips-high", "3", "--clips-mid", "3", "--clips-low", "6", "--speakers", "3",
+SMALLEST = ["--clips-high", "3", "--clips-mid", "3", "--clips-low", "6", "--speakers-high", "3",
+            "--speakers-mid", "3", "--speakers-low", "3",
             "--low-resource-langs", "ky", "--mono-langs", "ky", "--pretrain-updates", "3",
             "--finetune-updates", "3", "--finetune-minutes", "0.1", "--units-hours", "0.01",
             "--jobs", "3"]
+
+TEN = ["es", "fr", "it", "ky", "nl", "ru", "sv", "tr", "tt", "zh"]
 
 
 def demo(out, *args):
@@ -36,23 +41,34 @@ def demo_run(tmp_path_factory):
 
 def test_demo_prints_and_writes_the_table(demo_run):
     out, stdout = demo_run
-    for stage in ("stage 1/6 corpus", "stage 3/6 pretrain: pretrain_xlsr10 3/3 updates",
-                  "stage 4/6 finetune: finetune_none_ky finished", "stage 6/6 units"):
+    for stage in ("stage 1/6 corpus", "stage 3/6 pretrain: pretrain_xlsr10_s1 3/3 updates",
+                  "stage 4/6 finetune: finetune_none_ky_s1 finished", "stage 6/6 units"):
         assert stage in stdout
     assert "| XLSR-10 | " in stdout and "relative reduction" in stdout
+    assert "validation contrastive accuracy" in stdout
     table = json.loads((out / "results.json").read_text())
-    assert table["langs"] == ["ky"]
+    assert table["langs"] == ["ky"] and table["seeds"] == [1]
     for key in ("mono", "xlsr10", "none"):
-        row = table["rows"][key]
+        row = table["per_seed"][0]["rows"][key]
         assert row["per"]["ky"] >= 0 and row["units"]["ky"] > 0 and row["avg"] == row["per"]["ky"]
+        assert table["rows"][key]["per"] == row["per"] and table["rows"][key]["std"] == {"ky": 0}
     assert table["relative_reduction"]["mono"]["langs"] == ["ky"]
     assert table["settings"]["pretrain_updates"] == 3
+    # The last validation of each pretraining, overall and per language, from its log.
+    for model, langs in (("xlsr10", TEN), ("mono_ky", ["ky"])):
+        accuracy = table["pretraining"][model]["mean"]
+        assert 0 <= accuracy["accuracy"] <= 1
+        assert sorted(k for k in accuracy if k != "accuracy") == [f"accuracy_{x}" for x in langs]
+    # Curves against updates: the last point is the run's end.
+    curves = table["per_seed"][0]["curves"]
+    assert curves["accuracy"]["xlsr10"][-1]["num_updates"] == 3
+    assert sorted(curves["valid_per"]) == ["mono_ky_ky", "none_ky", "xlsr10_ky"]
+    assert all(point["uer"] >= 0 for point in curves["valid_per"]["xlsr10_ky"])
     for name in ("results.md", "results.png", "units/units.json", "units/units.png",
-                 "units/usage.png", "finetune/xlsr10_ky/decode/generate-test_ky.txt"):
+                 "units/usage.png", "seed1/finetune/xlsr10_ky/decode/generate-test_ky.txt"):
         assert (out / name).stat().st_size > 0, name
     units = json.loads((out / "units" / "units.json").read_text())
-    assert sorted(units["languages"]) == ["es", "fr", "it", "ky", "nl", "ru", "sv", "tr", "tt",
-                                          "zh"]
+    assert sorted(units["languages"]) == TEN
 
 
 def test_second_run_reuses_every_stage(demo_run):
@@ -89,9 +105,13 @@ def test_markers_hold_their_settings(tmp_path):
 def test_knobs_come_from_options_and_environment(monkeypatch):
     monkeypatch.setenv("XLSR_DEMO_PRETRAIN_UPDATES", "1000")
     monkeypatch.setenv("XLSR_DEMO_LOW_RESOURCE_LANGS", "sv,tr")
-    s = parse(["--finetune-updates", "7"])
+    s = parse(["--finetune-updates", "7", "--seed", "5", "--seeds", "3"])
     assert (s.pretrain_updates, s.finetune_updates, s.low) == (1000, 7, ["sv", "tr"])
     assert s.clips()["sv-SE"] == s.clips_low and s.clips()["fr"] == s.clips_high
+    assert s.train_seeds == [5, 6, 7]
+    # Voices by tier; a language made low-resource gets the low tier's clips and voices.
+    voices = parse(["--low-resource-langs", "fr", "--speakers-low", "3"]).speakers()
+    assert (voices["fr"], voices["ky"], voices["es"], voices["nl"]) == (3, 3, 12, 8)
     with pytest.raises(ValueError, match="not XLSR-10 languages"):
         parse(["--low-resource-langs", "fi"])
 
@@ -104,7 +124,67 @@ def test_table_averages_and_relative_reduction():
                     "sv": {"per": 80.0, "errors": 80, "units": 100}}}
     table = results.collect(per, ["ky", "sv"])
     assert table["rows"]["xlsr10"]["avg"] == 50.0 and table["rows"]["mono"]["avg"] == 50.0
-    assert table["relative_reduction"]["mono"] == {"langs": ["ky"], "xlsr10": 40.0,
+    assert table["relative_reduction"]["mono"] == {"langs": ["ky"], "xlsr10": 40.0, "gap": 10.0,
                                                    "baseline": 50.0, "percent": 20.0}
     assert table["relative_reduction"]["none"]["percent"] == 37.5
-    assert "| XLSR-Monolingual | 50.0 | - | 50.0 |" in results.markdown(table)
+    assert "| XLSR-Monolingual | 50.0 | - | 50.0 | ky |" in results.markdown(table)
+
+
+def _seed_table(xlsr10, mono_ky, none):
+    cell = lambda per: {"per": per, "errors": per, "units": 100}  # noqa: E731
+    return results.collect({"xlsr10": {k: cell(v) for k, v in xlsr10.items()},
+                            "mono_ky": {"ky": cell(mono_ky)},
+                            "none": {k: cell(v) for k, v in none.items()}}, ["ky", "sv"])
+
+
+def test_seeds_aggregate_to_mean_std_and_order():
+    tables = [_seed_table({"ky": 40.0, "sv": 60.0}, 50.0, {"ky": 80.0, "sv": 80.0}),
+              _seed_table({"ky": 44.0, "sv": 56.0}, 42.0, {"ky": 70.0, "sv": 90.0})]
+    table = results.aggregate(tables, [1, 2])
+    xlsr = table["rows"]["xlsr10"]
+    assert xlsr["per"] == {"ky": 42.0, "sv": 58.0} and xlsr["std"] == {"ky": 2.83, "sv": 2.83}
+    assert (xlsr["avg"], xlsr["avg_std"], xlsr["per_seed"]["ky"]) == (50.0, 0.0, [40.0, 44.0])
+    assert (table["rows"]["mono"]["per"], table["rows"]["mono"]["langs"]) == ({"ky": 46.0}, ["ky"])
+    # Against the monolingual model on ky alone: gaps 10 and -2 points.
+    mono = table["relative_reduction"]["mono"]
+    assert (mono["langs"], mono["gap_per_seed"], mono["gap"], mono["gap_std"]) == (
+        ["ky"], [10.0, -2.0], 4.0, 8.49)
+    assert mono["percent_per_seed"] == [20.0, -4.8]
+    assert table["order"]["mono"] == {"better_in": 1, "seeds": 2, "gap_exceeds_spread": False}
+    # Against no pretraining on ky and sv: 30 points in both seeds.
+    assert table["relative_reduction"]["none"]["percent"] == 37.5
+    assert table["order"]["none"] == {"better_in": 2, "seeds": 2, "gap_exceeds_spread": True}
+    text = results.markdown(table)
+    assert "| XLSR-10 | 42.0 ± 2.8 | 58.0 ± 2.8 | 50.0 | ky, sv |" in text
+    assert "| XLSR-Monolingual | 46.0 ± 5.7 | - | 46.0 ± 5.7 | ky |" in text
+    assert "better in 1 of 2 seeds, gap 4.0 ± 8.5 points" in text
+    stats = results.pretraining_accuracy([{"xlsr10": {"accuracy": 0.3, "accuracy_ky": 0.2}},
+                                          {"xlsr10": {"accuracy": 0.2, "accuracy_ky": 0.4}}])
+    assert stats["xlsr10"]["mean"] == {"accuracy": 0.25, "accuracy_ky": 0.3}
+    assert stats["xlsr10"]["std"]["accuracy_ky"] == 0.14
+
+
+def test_markers_fingerprint_the_configs_they_ran(tmp_path):
+    (tmp_path / "xlsr_plugin").mkdir()
+    (tmp_path / "xlsr_plugin" / "__init__.py").write_text('__version__ = "9.9"\n')
+    conf = tmp_path / "conf"
+    (conf / "grp").mkdir(parents=True)
+    (conf / "top.yaml").write_text("defaults:\n  - _self_\n  - base\n  - grp: leaf\n")
+    (conf / "base.yaml").write_text("a: 1\n")
+    (conf / "grp" / "leaf.yaml").write_text("b: 2\n")
+    before = config_fingerprint(str(tmp_path), str(conf), "top")
+    assert sorted(before) == ["conf/base.yaml", "conf/grp/leaf.yaml", "conf/top.yaml",
+                              "xlsr_plugin"]
+    assert before["xlsr_plugin"] == "9.9"
+    runner = Runner(str(tmp_path / "out"), report=lambda line: None)
+    runner.mark("pretrain_x", {"config": before})
+    (conf / "grp" / "leaf.yaml").write_text("b: 3\n")  # an edit two levels down
+    after = config_fingerprint(str(tmp_path), str(conf), "top")
+    assert after["conf/grp/leaf.yaml"] != before["conf/grp/leaf.yaml"]
+    assert after["conf/base.yaml"] == before["conf/base.yaml"]
+    assert not runner.done("pretrain_x", {"config": after})
+    # The demo's own runs record the files their config is composed of.
+    job = pretrain_job(parse([]), "xlsr10", 1)
+    assert sorted(job.params["config"]) == ["config/pretraining/mini/layer_norm.yaml",
+                                            "config/pretraining/xlsr_mini.yaml",
+                                            "config/pretraining/xlsr_tiny.yaml", "xlsr_plugin"]

@@ -16,12 +16,14 @@ def _shown(path: str) -> str:
 def main(argv=None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     s = parse(argv)
+    labels = f"{s.finetune_minutes:g} min" if s.finetune_minutes else "the train split"
     print(f"XLSR-10 in miniature -> {os.path.abspath(s.out)}\n"
           f"  clips per language: high {s.clips_high}, mid {s.clips_mid}, low {s.clips_low}; "
-          f"{s.speakers} speakers each\n"
+          f"voices {s.speakers_high}, {s.speakers_mid}, {s.speakers_low}\n"
           f"  pretraining: {s.pretrain_updates} updates (XLSR-10 alpha={s.alpha}; monolingual "
           f"{','.join(s.mono) or 'none'}); fine-tuning: {s.finetune_updates} updates on "
-          f"{s.finetune_minutes:g} min of labels of {','.join(s.low)}", flush=True)
+          f"{labels} of {','.join(s.low)}; seeds {','.join(map(str, s.train_seeds))}",
+          flush=True)
     try:
         table = pipeline.run(s, report=lambda line: print(line, flush=True))
     except StageFailed as err:

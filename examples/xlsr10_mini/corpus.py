@@ -21,7 +21,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def corpus_params(s: Settings) -> Dict:
-    return {"clips": s.clips(), "speakers": s.speakers, "seed": s.seed}
+    return {"clips": s.clips(), "speakers": s.speakers(), "seed": s.seed}
 
 
 def data_params(s: Settings) -> Dict:
@@ -37,30 +37,34 @@ def data_dir(s: Settings) -> str:
 
 
 def finetune_subset(s: Settings) -> str:
-    """The few-shot train subset the manifests write for ``--finetune-minutes``."""
-    return fewshot_name(s.finetune_minutes / 60)
+    """The few-shot train subset the manifests write for ``--finetune-minutes`` (0: the whole
+    train split)."""
+    return fewshot_name(s.finetune_minutes / 60) if s.finetune_minutes else "train"
 
 
 def make_release(s: Settings, runner: Runner) -> None:
     """Synthesize the release, one locale after the other, largest first."""
     from xlsr_plugin.synthetic import make_commonvoice_release
 
-    sizes = s.clips()
+    sizes, speakers = s.clips(), s.speakers()
     for k, locale in enumerate(sorted(sizes, key=lambda loc: (-sizes[loc], loc)), 1):
         counts = make_commonvoice_release(release_dir(s), {locale: sizes[locale]},
-                                          speakers_per_lang=s.speakers, seed=s.seed)[locale]
-        runner.say("corpus", f"{locale}: {sizes[locale]} clips ({counts['train']} train, "
+                                          speakers_per_lang=speakers[locale],
+                                          seed=s.seed)[locale]
+        runner.say("corpus", f"{locale}: {sizes[locale]} clips, {speakers[locale]} voices "
+                             f"({counts['train']} train, "
                              f"{counts['dev']} dev, {counts['test']} test, "
                              f"{counts['validated_only']} validated only) [{k}/{len(sizes)}]")
 
 
 def manifest_job(s: Settings) -> Job:
     """manifests/commonvoice.py on the release: train on every validated clip outside dev and
-    test (the paper's pretraining data), phoneme labels, one few-shot subset."""
+    test (the paper's pretraining data), phoneme labels, a few-shot subset if asked for."""
     command = [sys.executable, os.path.join(ROOT, "manifests", "commonvoice.py"),
                "--root", release_dir(s), "--dest", data_dir(s), "--use-validated",
-               "--workers", str(s.workers), "--seed", str(s.seed), "--phonemes",
-               "--fewshot-hours", repr(s.finetune_minutes / 60)]
+               "--workers", str(s.workers), "--seed", str(s.seed), "--phonemes"]
+    if s.finetune_minutes:
+        command += ["--fewshot-hours", repr(s.finetune_minutes / 60)]
     return Job("manifests", command, "manifests", data_params(s))
 
 

@@ -16,22 +16,21 @@ LABELS = {name: f"stage {i}/{len(STAGES)} {name}" for i, name in enumerate(STAGE
 
 
 def run(s: Settings, report: Callable[[str], None] = logger.info) -> Dict:
-    """Run every stage under ``s.out``; return the results table (see results.collect)."""
+    """Run every stage under ``s.out`` for every training seed; return the results table (see
+    results.aggregate) with each seed's own table under ``per_seed``."""
     start = time.time()
     runner = Runner(s.out, report, jobs=s.jobs, labels=LABELS)
     corpus.prepare(s, runner)
-    runner.run_jobs("pretrain", pretrain.pretrain_jobs(s))
-    runner.run_jobs("finetune", finetune.finetune_jobs(s))
-    runner.run_jobs("decode", finetune.decode_jobs(s))
-    units = analyze(s, runner)
-    per = {}
-    for model, lang in finetune.pairs(s):
-        per.setdefault(model, {})[lang] = finetune.read_per(s, model, lang)
-    missing = [f"{m}/{lang}" for m, by in per.items() for lang, v in by.items() if v is None]
-    if missing:
-        raise RuntimeError(f"no PER found in the decoding output of {missing}; see "
-                           f"{os.path.join(s.out, 'logs')}")
-    table = results.collect(per, s.low)
+    seeds = s.train_seeds
+    # All seeds' runs of a stage in one pool, so that the cores stay busy between seeds.
+    runner.run_jobs("pretrain", [j for seed in seeds for j in pretrain.pretrain_jobs(s, seed)])
+    runner.run_jobs("finetune", [j for seed in seeds for j in finetune.finetune_jobs(s, seed)])
+    runner.run_jobs("decode", [j for seed in seeds for j in finetune.decode_jobs(s, seed)])
+    units = analyze(s, runner, seeds[0])
+    tables = [seed_table(s, seed) for seed in seeds]
+    table = results.aggregate(tables, seeds)
+    table["pretraining"] = results.pretraining_accuracy([t["pretraining"] for t in tables])
+    table["per_seed"] = tables
     extra = {"settings": dataclasses.asdict(s), "units": units,
              "seconds": {"this_run": round(time.time() - start, 1), **runner.timings}}
     table["files"] = results.write(table, extra, os.path.abspath(s.out))
@@ -40,18 +39,40 @@ def run(s: Settings, report: Callable[[str], None] = logger.info) -> Dict:
     return table
 
 
-def analyze(s: Settings, runner: Runner) -> Dict[str, str]:
-    """Stage 6: which codewords of XLSR-10's shared quantizer each language uses."""
+def seed_table(s: Settings, seed: int) -> Dict:
+    """One seed's table (results.collect) with each pretrained model's last validation
+    accuracy under ``pretraining``."""
+    per = {}
+    for model, lang in finetune.pairs(s):
+        per.setdefault(model, {})[lang] = finetune.read_per(s, model, lang, seed)
+    missing = [f"{m}/{lang}" for m, by in per.items() for lang, v in by.items() if v is None]
+    if missing:
+        raise RuntimeError(f"no PER found in the decoding output of {missing} (seed {seed}); "
+                           f"see {os.path.join(s.out, 'logs')}")
+    table = results.collect(per, s.low)
+    table["seed"] = seed
+    pretrained = [name for name in pretrain.model_names(s) if name != "none"]
+    table["pretraining"] = {name: pretrain.read_accuracy(s, name, seed) for name in pretrained}
+    table["curves"] = {
+        "accuracy": {name: pretrain.accuracy_curve(s, name, seed) for name in pretrained},
+        "valid_per": {f"{model}_{lang}": finetune.per_curve(s, model, lang, seed)
+                      for model, lang in finetune.pairs(s)}}
+    return table
+
+
+def analyze(s: Settings, runner: Runner, seed: int) -> Dict[str, str]:
+    """Stage 6: which codewords of XLSR-10's shared quantizer each language uses (the model of
+    the first seed)."""
     out_dir = os.path.abspath(os.path.join(s.out, "units"))
-    params = {"pretrained": pretrain.pretrain_job(s, "xlsr10").params,
+    params = {"pretrained": pretrain.pretrain_job(s, "xlsr10", seed).params,
               "max_hours": s.units_hours}
 
     def action() -> None:
         from xlsr_plugin.analysis.units import analyze_units
 
-        analyze_units(pretrain.checkpoint(s, "xlsr10"), corpus.data_dir(s), s.langs,
+        analyze_units(pretrain.checkpoint(s, "xlsr10", seed), corpus.data_dir(s), s.langs,
                       split="valid", out_dir=out_dir, max_hours=s.units_hours,
-                      seed=s.seed, progress=False)
+                      seed=seed, progress=False)
 
     runner.stage("units", params, action, clean=[out_dir])
     return {name: os.path.join(out_dir, name)

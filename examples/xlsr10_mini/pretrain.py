@@ -1,6 +1,7 @@
-"""Stage 3: pretraining through ``fairseq-hydra-train`` with ``config/pretraining/xlsr_tiny``.
+"""Stage 3: pretraining through ``fairseq-hydra-train`` with ``config/pretraining/xlsr_mini``
+(xlsr_tiny's size, the Large / XLSR-53 recipe), once per training seed.
 
-Three models of the same architecture:
+Three kinds of models of the same architecture:
 
 - ``xlsr10``: all ten languages, language sampling with exponent alpha (0.5, the paper's);
 - ``mono_<lang>``: one language alone (XLSR-Monolingual), as many updates;
@@ -14,25 +15,32 @@ from typing import Dict, List
 
 from examples.xlsr10_mini.corpus import ROOT, data_dir, data_params
 from examples.xlsr10_mini.settings import Settings
-from examples.xlsr10_mini.stages import Job, fairseq_tool
+from examples.xlsr10_mini.stages import Job, config_fingerprint, fairseq_tool, read_validations
 
 USER_DIR = os.path.join(ROOT, "xlsr_plugin")
+CONFIG_DIR = os.path.join(ROOT, "config", "pretraining")
+CONFIG = "xlsr_mini"
+ACCURACY = r"accuracy(_[a-z]+)?"  # contrastive accuracy, overall and per language
 
 
 def model_names(s: Settings) -> List[str]:
     return ["xlsr10"] + [f"mono_{lang}" for lang in s.mono] + ["none"]
 
 
-def run_dir(s: Settings, name: str) -> str:
-    return os.path.abspath(os.path.join(s.out, "pretrain", name))
+def run_dir(s: Settings, name: str, seed: int) -> str:
+    return os.path.abspath(os.path.join(s.out, f"seed{seed}", "pretrain", name))
 
 
-def checkpoint(s: Settings, name: str) -> str:
-    return os.path.join(run_dir(s, name), "checkpoints", "checkpoint_last.pt")
+def checkpoint(s: Settings, name: str, seed: int) -> str:
+    return os.path.join(run_dir(s, name, seed), "checkpoints", "checkpoint_last.pt")
+
+
+def job_name(name: str, seed: int) -> str:
+    return f"pretrain_{name}_s{seed}"
 
 
 def _overrides(s: Settings, name: str) -> Dict[str, str]:
-    """Hydra overrides of each model on top of xlsr_tiny."""
+    """Hydra overrides of each model on top of xlsr_mini."""
     if name == "none":
         return {"++task.langs": f"[{','.join(s.langs)}]", "optimization.max_update": "1",
                 "optimization.lr": "[0.0]"}
@@ -42,20 +50,33 @@ def _overrides(s: Settings, name: str) -> Dict[str, str]:
             "common.log_interval": str(max(1, s.pretrain_updates // 20))}
 
 
-def pretrain_job(s: Settings, name: str) -> Job:
-    folder = run_dir(s, name)
+def pretrain_job(s: Settings, name: str, seed: int) -> Job:
+    folder = run_dir(s, name, seed)
     overrides = {"common.user_dir": USER_DIR, "task.data": data_dir(s),
                  "checkpoint.save_dir": os.path.join(folder, "checkpoints"),
-                 "hydra.run.dir": os.path.join(folder, "hydra"), "common.seed": str(s.seed),
+                 "hydra.run.dir": os.path.join(folder, "hydra"), "common.seed": str(seed),
                  **_overrides(s, name)}
-    command = [fairseq_tool("fairseq-hydra-train"),
-               "--config-dir", os.path.join(ROOT, "config", "pretraining"),
-               "--config-name", "xlsr_tiny"] + [f"{k}={v}" for k, v in overrides.items()]
-    params = {"data": data_params(s), "overrides": _overrides(s, name), "seed": s.seed}
+    command = [fairseq_tool("fairseq-hydra-train"), "--config-dir", CONFIG_DIR,
+               "--config-name", CONFIG] + [f"{k}={v}" for k, v in overrides.items()]
+    params = {"data": data_params(s), "overrides": _overrides(s, name), "seed": seed,
+              "config": config_fingerprint(ROOT, CONFIG_DIR, CONFIG)}
     total = int(_overrides(s, name)["optimization.max_update"])
-    return Job(f"pretrain_{name}", command, f"pretrain_{name}", params, total=total,
+    return Job(job_name(name, seed), command, job_name(name, seed), params, total=total,
                cwd=folder, clean=[folder])
 
 
-def pretrain_jobs(s: Settings) -> List[Job]:
-    return [pretrain_job(s, name) for name in model_names(s)]
+def pretrain_jobs(s: Settings, seed: int) -> List[Job]:
+    return [pretrain_job(s, name, seed) for name in model_names(s)]
+
+
+def accuracy_curve(s: Settings, name: str, seed: int) -> List[Dict[str, float]]:
+    """Validation contrastive accuracy against updates: ``[{"num_updates", "accuracy",
+    "accuracy_<lang>", ...}]`` from the run's log."""
+    return read_validations(os.path.join(s.out, "logs", job_name(name, seed) + ".log"), ACCURACY)
+
+
+def read_accuracy(s: Settings, name: str, seed: int) -> Dict[str, float]:
+    """The last validation's contrastive accuracy, overall and per language (empty when the
+    run never validated)."""
+    curve = accuracy_curve(s, name, seed)
+    return {k: v for k, v in curve[-1].items() if k != "num_updates"} if curve else {}

@@ -1,14 +1,31 @@
 """The paper-style table (PER per language and average, per pretraining) as text, Markdown,
-JSON and a bar chart."""
+JSON and a bar chart; one table per training seed, and their mean ± standard deviation.
+
+``collect`` builds one seed's table, ``aggregate`` any number of them (seeds, or the runs of a
+study): every figure becomes a mean with its standard deviation and its per-seed values.
+"""
 import json
+import math
 import os
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence, Tuple
 
 ROWS = (("mono", "XLSR-Monolingual"), ("xlsr10", "XLSR-10"), ("none", "No pretraining"))
+BASELINES = (("mono", "monolingual pretraining"), ("none", "no pretraining"))
+
+
+def mean_std(values: Sequence[float]) -> Tuple[float, float]:
+    """Mean and sample standard deviation (0 for a single value)."""
+    n = len(values)
+    mean = sum(values) / n
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else 0.0
+    return round(mean, 2), round(std, 2)
 
 
 def collect(per: Dict[str, Dict[str, Dict]], low: List[str]) -> Dict:
-    """``per[model][lang]`` (``mono_<lang>`` models merged into one ``mono`` row) -> table."""
+    """``per[model][lang]`` (``mono_<lang>`` models merged into one ``mono`` row) -> table.
+
+    A row's ``avg`` is over the languages it has (``langs``); ``relative_reduction`` compares
+    XLSR-10 with each baseline on the languages both have (like for like)."""
     rows = {key: {} for key, _ in ROWS}
     for model, by_lang in per.items():
         key = "mono" if model.startswith("mono_") else model
@@ -16,13 +33,14 @@ def collect(per: Dict[str, Dict[str, Dict]], low: List[str]) -> Dict:
     table = {"langs": list(low), "rows": {}}
     for key, name in ROWS:
         cells = {lang: rows[key][lang] for lang in low if lang in rows[key]}
-        table["rows"][key] = {"name": name, "per": {k: v["per"] for k, v in cells.items()},
+        table["rows"][key] = {"name": name, "langs": list(cells),
+                              "per": {k: v["per"] for k, v in cells.items()},
                               "errors": {k: v["errors"] for k, v in cells.items()},
                               "units": {k: v["units"] for k, v in cells.items()},
                               "avg": _mean([v["per"] for v in cells.values()])}
     table["relative_reduction"] = {
         base: _reduction(table["rows"]["xlsr10"]["per"], table["rows"][base]["per"])
-        for base in ("mono", "none")}
+        for base, _ in BASELINES}
     return table
 
 
@@ -36,33 +54,109 @@ def _reduction(ours: Dict[str, float], base: Dict[str, float]) -> Optional[Dict]
     if not common:
         return None
     a, b = _mean([ours[k] for k in common]), _mean([base[k] for k in common])
-    return {"langs": common, "xlsr10": a, "baseline": b,
+    return {"langs": common, "xlsr10": a, "baseline": b, "gap": round(b - a, 2),
             "percent": round(100 * (b - a) / b, 1) if b else None}
 
 
-def _fmt(value: Optional[float]) -> str:
-    return "-" if value is None else f"{value:.1f}"
+def aggregate(tables: Sequence[Dict], seeds: Sequence[int]) -> Dict:
+    """Tables of several seeds -> one table of means, with ``std`` (standard deviation over
+    the seeds) and ``per_seed`` beside every figure; ``order`` says in how many seeds XLSR-10
+    beat each baseline and whether the mean gap exceeds its spread."""
+    first = tables[0]
+    out = {"langs": first["langs"], "seeds": list(seeds), "rows": {},
+           "relative_reduction": {}, "order": {}}
+    for key, name in ROWS:
+        row = {"name": name, "langs": first["rows"][key]["langs"], "per": {}, "std": {},
+               "per_seed": {}}
+        for lang in row["langs"]:
+            values = [t["rows"][key]["per"][lang] for t in tables]
+            row["per"][lang], row["std"][lang] = mean_std(values)
+            row["per_seed"][lang] = values
+        avgs = [t["rows"][key]["avg"] for t in tables if t["rows"][key]["avg"] is not None]
+        row["avg"], row["avg_std"] = mean_std(avgs) if avgs else (None, None)
+        row["avg_per_seed"] = avgs
+        out["rows"][key] = row
+    for base, _ in BASELINES:
+        reds = [t["relative_reduction"][base] for t in tables]
+        if not all(reds):
+            out["relative_reduction"][base] = None
+            continue
+        merged = {"langs": reds[0]["langs"]}
+        for field in ("xlsr10", "baseline", "gap", "percent"):
+            values = [r[field] for r in reds]
+            merged[field], merged[field + "_std"] = mean_std(values)
+            merged[field + "_per_seed"] = values
+        out["relative_reduction"][base] = merged
+        out["order"][base] = {"better_in": sum(g > 0 for g in merged["gap_per_seed"]),
+                              "seeds": len(reds),
+                              "gap_exceeds_spread": merged["gap"] > merged["gap_std"]}
+    return out
+
+
+def _fmt(value: Optional[float], std: Optional[float] = None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.1f}" if not std else f"{value:.1f} ± {std:.1f}"
 
 
 def markdown(table: Dict) -> str:
+    """The table (mean ± std when there are several seeds) and XLSR-10's gains, each on the
+    languages both rows have."""
     langs = table["langs"]
-    lines = ["| model | " + " | ".join(langs) + " | avg |",
-             "| --- |" + " ---: |" * (len(langs) + 1)]
+    lines = ["| model | " + " | ".join(langs) + " | avg | avg over |",
+             "| --- |" + " ---: |" * (len(langs) + 1) + " --- |"]
     for key, _ in ROWS:
         row = table["rows"][key]
-        cells = [_fmt(row["per"].get(lang)) for lang in langs] + [_fmt(row["avg"])]
+        std = row.get("std", {})
+        cells = [_fmt(row["per"].get(lang), std.get(lang)) for lang in langs]
+        cells += [_fmt(row["avg"], row.get("avg_std")), ", ".join(row["langs"]) or "-"]
         lines.append(f"| {row['name']} | " + " | ".join(cells) + " |")
     lines.append("")
-    for base, name in (("mono", "monolingual pretraining"), ("none", "no pretraining")):
+    for base, name in BASELINES:
         red = table["relative_reduction"][base]
         if red and red["percent"] is not None:
-            lines.append(f"XLSR-10 vs {name} ({', '.join(red['langs'])}): average PER "
-                         f"{red['baseline']:.1f} -> {red['xlsr10']:.1f}, relative reduction "
-                         f"{red['percent']:+.1f}%")
+            line = (f"XLSR-10 vs {name} ({', '.join(red['langs'])}): average PER "
+                    f"{_fmt(red['baseline'], red.get('baseline_std'))} -> "
+                    f"{_fmt(red['xlsr10'], red.get('xlsr10_std'))}, relative reduction "
+                    f"{red['percent']:+.1f}%")
+            order = table.get("order", {}).get(base)
+            if order and order["seeds"] > 1:
+                line += (f" (± {red['percent_std']:.1f}); better in {order['better_in']} of "
+                         f"{order['seeds']} seeds, gap {red['gap']:.1f} ± {red['gap_std']:.1f} "
+                         f"points")
+            lines.append(line)
+    accuracy = table.get("pretraining", {}).get("xlsr10")
+    if accuracy and "accuracy" in accuracy["mean"]:
+        per_lang = ", ".join(f"{k[len('accuracy_'):]} {v:.2f}"
+                             for k, v in sorted(accuracy["mean"].items()) if k != "accuracy")
+        lines.append(f"XLSR-10 pretraining, validation contrastive accuracy "
+                     f"{_fmt_acc(accuracy, 'accuracy')} (per language: {per_lang})")
     return "\n".join(lines) + "\n"
 
 
+def _fmt_acc(stats: Dict, key: str) -> str:
+    std = stats["std"].get(key)
+    return f"{stats['mean'][key]:.3f}" + (f" ± {std:.3f}" if std else "")
+
+
+def pretraining_accuracy(by_seed: Sequence[Dict[str, Dict[str, float]]]) -> Dict:
+    """``by_seed[i][model]`` = the last validation's ``accuracy``, ``accuracy_<lang>`` ->
+    ``{model: {"mean": {...}, "std": {...}, "per_seed": {...}}}``."""
+    out = {}
+    for model in by_seed[0]:
+        keys = sorted(set.intersection(*(set(run.get(model, {})) for run in by_seed)))
+        stats = {"mean": {}, "std": {}, "per_seed": {}}
+        for key in keys:
+            values = [run[model][key] for run in by_seed]
+            stats["mean"][key], stats["std"][key] = mean_std(values)
+            stats["per_seed"][key] = values
+        out[model] = stats
+    return out
+
+
 def plot(table: Dict, path: str) -> None:
+    """Bars per language and the average, with the seeds' standard deviation as error bars; a
+    row's average is drawn only when it covers every language (like for like)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -73,13 +167,23 @@ def plot(table: Dict, path: str) -> None:
     width = 0.8 / len(ROWS)
     for i, (key, _) in enumerate(ROWS):
         row = table["rows"][key]
-        values = [row["per"].get(g) if g != "avg" else row["avg"] for g in groups]
-        xs = [j + (i - 1) * width for j, v in enumerate(values) if v is not None]
-        bars = ax.bar(xs, [v for v in values if v is not None], width, label=row["name"])
+        complete = len(row["langs"]) == len(table["langs"])
+        std = row.get("std", {})
+        values = [(j, row["per"][g], std.get(g, 0)) if g != "avg" else
+                  (j, row["avg"], row.get("avg_std") or 0)
+                  for j, g in enumerate(groups)
+                  if (g in row["per"]) or (g == "avg" and complete and row["avg"] is not None)]
+        if not values:
+            continue
+        xs = [j + (i - 1) * width for j, _, _ in values]
+        bars = ax.bar(xs, [v for _, v, _ in values], width, label=row["name"],
+                      yerr=[e for _, _, e in values], capsize=3)
         ax.bar_label(bars, fmt="%.1f", fontsize=7)
     ax.set_xticks(range(len(groups)), groups)
     ax.set_ylabel("phone error rate (%)")
-    ax.set_title("XLSR-10 in miniature: test PER (lower is better)", fontsize=10)
+    seeds = len(table.get("seeds", [1]))
+    ax.set_title("XLSR-10 in miniature: test PER (lower is better)"
+                 + (f", mean ± std over {seeds} seeds" if seeds > 1 else ""), fontsize=10)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=120)

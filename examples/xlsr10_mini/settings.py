@@ -19,18 +19,23 @@ class Settings:
     clips_high: int = 300
     clips_mid: int = 120
     clips_low: int = 80
-    speakers: int = 5
+    # Voices per tier: a low-resource language is heard from 2 training voices, a high-resource
+    # one from 10, so that what XLSR-10 adds is the variety a language alone lacks.
+    speakers_high: int = 12
+    speakers_mid: int = 8
+    speakers_low: int = 4
     low_langs: str = "ky,sv,tr"
-    mono_langs: str = "ky"
-    finetune_minutes: float = 2.0
-    pretrain_updates: int = 1500  # xlsr_tiny leaves the contrastive loss's chance plateau at ~1,000
-    finetune_updates: int = 400
+    mono_langs: str = "ky,sv,tr"
+    finetune_minutes: float = 0.0
+    pretrain_updates: int = 2500
+    finetune_updates: int = 800
     finetune_lr: float = 0.002
     alpha: float = 0.5
     units_hours: float = 0.03
     jobs: int = 2
     workers: int = 2
     seed: int = 1
+    seeds: int = 1
 
     @property
     def low(self) -> List[str]:
@@ -54,15 +59,28 @@ class Settings:
         sizes.update({loc: self.clips_low for loc in low})
         return sizes
 
+    def speakers(self) -> dict:
+        """Common Voice locale -> speakers (voices), by the tier ``clips()`` gives it."""
+        low = {cv_locale(lang) for lang in self.low}
+        return {loc: self.speakers_low if loc in low or loc in LOW else
+                self.speakers_high if loc in HIGH else self.speakers_mid for loc in self.clips()}
+
+    @property
+    def train_seeds(self) -> List[int]:
+        """Seeds of the pretraining and fine-tuning runs: ``seed``, ``seed + 1``, ..."""
+        return list(range(self.seed, self.seed + self.seeds))
+
     def check(self) -> None:
         unknown = sorted(set(self.low + self.mono) - set(self.langs))
         if unknown:
             raise ValueError(f"not XLSR-10 languages: {unknown}; choose among {self.langs}")
         if not self.low:
             raise ValueError("--low-resource-langs is empty")
-        if self.speakers < 3:
-            raise ValueError(f"--speakers must be at least 3 (test, dev, train), "
-                             f"got {self.speakers}")
+        fewest = min(self.speakers_high, self.speakers_mid, self.speakers_low)
+        if fewest < 3:
+            raise ValueError(f"--speakers-* must be at least 3 (test, dev, train), got {fewest}")
+        if self.seeds < 1:
+            raise ValueError(f"--seeds must be at least 1, got {self.seeds}")
 
 
 def _split(value: str) -> List[str]:
@@ -74,11 +92,14 @@ HELP = {
     "clips_high": "clips per high-resource language (es, fr, it, ru, zh); about 3 s each",
     "clips_mid": "clips per mid-resource language (nl, tt)",
     "clips_low": "clips per low-resource language (ky, sv, tr and any --low-resource-langs)",
-    "speakers": "speakers (espeak-ng voices) per language: one records test, one dev, the "
-                "rest train",
+    "speakers_high": "speakers (espeak-ng voices) per high-resource language: one records "
+                     "test, one dev, the rest train",
+    "speakers_mid": "speakers per mid-resource language",
+    "speakers_low": "speakers per low-resource language",
     "low_langs": "languages fine-tuned and tested, comma-separated",
     "mono_langs": "languages that get their own monolingual pretraining, comma-separated",
-    "finetune_minutes": "minutes of labelled audio per language for fine-tuning",
+    "finetune_minutes": "minutes of labelled audio per language for fine-tuning (0: the "
+                        "whole train split)",
     "pretrain_updates": "updates of each pretraining run (XLSR-10, monolingual)",
     "finetune_updates": "updates of each fine-tuning run",
     "finetune_lr": "peak learning rate of fine-tuning",
@@ -86,7 +107,8 @@ HELP = {
     "units_hours": "hours per language read by the unit analysis",
     "jobs": "fairseq runs at a time (fine-tuning, decoding; pretraining runs side by side)",
     "workers": "processes converting audio in manifests/commonvoice.py",
-    "seed": "seed of the corpus, the splits and every training run",
+    "seed": "seed of the corpus, the splits and the first training seed",
+    "seeds": "training seeds: pretraining and fine-tuning repeated with seed, seed+1, ...",
 }
 
 

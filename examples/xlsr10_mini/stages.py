@@ -1,5 +1,6 @@
 """Stages with ``.completed`` markers (as in icefall's recipes), commands run with their logs
 streamed for progress, and failures that name the stage, the command and the log's tail."""
+import hashlib
 import json
 import logging
 import os
@@ -18,6 +19,8 @@ logger = logging.getLogger(__name__)
 
 BIN = os.path.dirname(sys.executable)
 _UPDATES = re.compile(r"num_updates[= ](\d+)")
+_VALID = re.compile(r"valid on '[^']+' subset((?: \| \S+ [-\d.e+]+)+)")
+_FIELD = re.compile(r"\| (\S+) ([-\d.e+]+)")
 
 
 class StageFailed(RuntimeError):
@@ -164,6 +167,52 @@ def run_logged(command: Sequence[str], log: str, env: Dict[str, str], cwd: Optio
 def tail(path: str, lines: int = 25) -> str:
     with open(path, encoding="utf-8", errors="replace") as f:
         return "".join(f.readlines()[-lines:])
+
+
+def read_validations(log: str, keep: str) -> List[Dict[str, float]]:
+    """Every validation a fairseq log reports (format ``simple``), oldest first: the fields
+    whose name matches the regular expression ``keep``, and ``num_updates``. Empty when the
+    log is missing or the run never validated."""
+    if not os.path.exists(log):
+        return []
+    with open(log, encoding="utf-8", errors="replace") as f:
+        text = f.read()
+    pattern = re.compile(keep)
+    return [{k: float(v) for k, v in _FIELD.findall(fields)
+             if k == "num_updates" or pattern.fullmatch(k)} for fields in _VALID.findall(text)]
+
+
+def config_files(config_dir: str, name: str) -> List[str]:
+    """``name``.yaml in ``config_dir`` and the configs of the same folder its ``defaults`` list
+    pulls in (``- xlsr_tiny``, ``- recipe: base_10h``), recursively."""
+    import yaml
+
+    path = os.path.join(config_dir, name + ".yaml")
+    with open(path, encoding="utf-8") as f:
+        defaults = (yaml.safe_load(f) or {}).get("defaults", [])
+    files = [path]
+    for entry in defaults:
+        group, child = next(iter(entry.items())) if isinstance(entry, dict) else ("", entry)
+        if child != "_self_":
+            files += config_files(os.path.join(config_dir, group), child)
+    return files
+
+
+def plugin_version(root: str) -> str:
+    """``__version__`` of ``root``/xlsr_plugin, read without importing fairseq."""
+    with open(os.path.join(root, "xlsr_plugin", "__init__.py"), encoding="utf-8") as f:
+        found = re.search(r'^__version__ = "([^"]+)"', f.read(), re.M)
+    return found.group(1) if found else "unknown"
+
+
+def config_fingerprint(root: str, config_dir: str, name: str) -> Dict[str, str]:
+    """What a marker records of a fairseq config: the plugin's version and the SHA-256 of each
+    YAML file the config is composed of, so that an edited config re-runs its stages."""
+    out = {"xlsr_plugin": plugin_version(root)}
+    for path in config_files(config_dir, name):
+        with open(path, "rb") as f:
+            out[os.path.relpath(path, root)] = hashlib.sha256(f.read()).hexdigest()[:16]
+    return out
 
 
 def fairseq_tool(name: str) -> str:
