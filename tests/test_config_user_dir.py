@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from omegaconf import OmegaConf
+from _configs import composed
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -25,13 +25,14 @@ def typed_at_root(*arguments, run_dir):
 
 def test_every_top_level_config_is_listed():
     names = {path.stem for path in CONFIGS}
-    assert names == {"xlsr_base", "xlsr_large", "xlsr_53", "xlsr_tiny", "ctc", "ctc_tiny"}
+    assert names == {"xlsr_base", "xlsr_large", "xlsr_53", "xlsr_tiny", "xlsr_mini", "ctc", "ctc_tiny",
+                     "ctc_mini"}
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda path: path.stem)
 def test_user_dir_is_the_plugin_under_the_shell_folder(path, monkeypatch, tmp_path):
     monkeypatch.setenv("PWD", str(tmp_path))
-    assert OmegaConf.load(path).common.user_dir == str(tmp_path / "xlsr_plugin")
+    assert composed(path).common.user_dir == str(tmp_path / "xlsr_plugin")
 
 
 def test_pretraining_from_the_repository_root(pretraining_data, tmp_path):

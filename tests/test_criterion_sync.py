@@ -13,6 +13,7 @@ from fairseq.dataclass.configs import CommonConfig
 from fairseq.logging import metrics
 from omegaconf import OmegaConf
 
+from _configs import composed
 from _criterion_runs import LANGS, build_model, criterion_outputs, summed, sync_in_process
 from xlsr_plugin.criterions._language_metrics import language_key
 from xlsr_plugin.criterions.xlsr import XlsrCriterion
@@ -37,7 +38,7 @@ def _all_reduced_bytes(logging_output) -> int:
 
 @pytest.mark.parametrize("path", PRETRAINING_CONFIGS, ids=os.path.basename)
 def test_every_pretraining_config_sums_its_logging_outputs(path):
-    cfg = OmegaConf.load(path)
+    cfg = composed(path)
     criterion = XlsrCriterion(argparse.Namespace(languages=LANGS), infonce=True, log_keys=list(cfg.criterion.log_keys))
     assert criterion.logging_outputs_can_be_summed()
     # Not needed with summed outputs; a config must not shrink it either.

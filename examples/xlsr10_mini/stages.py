@@ -19,8 +19,9 @@ logger = logging.getLogger(__name__)
 
 BIN = os.path.dirname(sys.executable)
 _UPDATES = re.compile(r"num_updates[= ](\d+)")
-_VALID = re.compile(r"valid on '[^']+' subset((?: \| \S+ [-\d.e+]+)+)")
-_FIELD = re.compile(r"\| (\S+) ([-\d.e+]+)")
+_NUMBER = r"(?:[-\d.e+]+|nan|-?inf)"  # a language without frames in the window logs nan
+_VALID = re.compile(rf"valid on '[^']+' subset((?: \| \S+ {_NUMBER})+)")
+_FIELD = re.compile(rf"\| (\S+) ({_NUMBER})")
 
 
 class StageFailed(RuntimeError):
