@@ -4,6 +4,8 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
+from _run_outputs import one_thread_env
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 USER_DIR = os.path.join(ROOT, "xlsr_plugin")
 RECORDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_record_batches.py")
@@ -31,7 +33,7 @@ def train_tiny(data, run_dir, max_update, *overrides, record=False) -> Run:
         "common.log_interval=1", "task.min_sample_size=4000", "dataset.max_tokens=80000",
         *overrides,
     ]
-    env = dict(os.environ, XLSR_RECORD_BATCHES=batches if record else "")
+    env = one_thread_env(XLSR_RECORD_BATCHES=batches if record else "")
     proc = subprocess.run(command, capture_output=True, text=True, env=env, cwd=run_dir)
     log = proc.stdout + proc.stderr
     if proc.returncode != 0:

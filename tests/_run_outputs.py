@@ -1,8 +1,16 @@
 """What two fairseq runs are compared by: checkpoint weights and the losses of their logs."""
+import os
 import re
 from typing import Dict
 
 import torch
+
+
+def one_thread_env(**extra) -> Dict[str, str]:
+    """The environment of a training subprocess: one intra-op thread, because with several some
+    of torch's CPU kernels sum in an order that varies from run to run (two 3-update xlsr_tiny
+    runs on 2 threads end ~1e-9 apart), and the tests compare weights bit for bit."""
+    return dict(os.environ, OMP_NUM_THREADS="1", **extra)
 
 
 def weights(checkpoint: str) -> Dict[str, torch.Tensor]:

@@ -8,6 +8,7 @@ import sys
 import pytest
 import soundfile as sf
 
+from _run_outputs import one_thread_env
 from _speech_data import WORDS, synthesize
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -55,7 +56,7 @@ def write_finetuning_data(data):
 
 
 def run(command, cwd):
-    proc = subprocess.run(command, capture_output=True, text=True, cwd=cwd)
+    proc = subprocess.run(command, capture_output=True, text=True, cwd=cwd, env=one_thread_env())
     log = proc.stdout + proc.stderr
     if proc.returncode != 0:
         raise AssertionError(f"{command[0]} failed ({proc.returncode}):\n{log[-5000:]}")
