@@ -7,13 +7,31 @@ flaky filesystem must not end a week-long run). A replaced item carries `bad_aud
 of the bad files it met, for the training process to log and count: the reading happens in loader
 workers, whose own state never reaches the trainer.
 """
+import contextlib
 import os
+import threading
 from typing import Dict, Optional, Tuple
 
+import numpy as np
 from fairseq.data import FileAudioDataset
 from fairseq.data.audio.audio_utils import parse_path
 
 from xlsr_plugin.data.bad_audio import BadAudio, BadAudioError, replacement_candidates, row_of, shortfall
+
+
+_crops = threading.local()
+
+
+@contextlib.contextmanager
+def crop_generator(rng: np.random.Generator):
+    """Within, in this thread: crops draw their start from ``rng``. Stock crops draw from numpy's
+    global generator, which the training thread reseeds for its own draws while fairseq's
+    prefetch thread collates the next batch: the crops then depend on thread timing."""
+    _crops.rng = rng
+    try:
+        yield
+    finally:
+        _crops.rng = None
 
 
 class CheckedFileAudioDataset(FileAudioDataset):
@@ -61,6 +79,14 @@ class CheckedFileAudioDataset(FileAudioDataset):
             return item, None
         self.known_bad[index] = self.bad_audio(index, reason)
         return None, self.known_bad[index]
+
+    def crop_to_max_size(self, t, target_size, dim=0):
+        rng = getattr(_crops, "rng", None)
+        if rng is None or t.size(dim) <= target_size:
+            return super().crop_to_max_size(t, target_size, dim)
+        # The stock crop (a random window of target_size) with the start drawn from rng.
+        start = int(rng.integers(0, t.size(dim) - target_size + 1))
+        return t.narrow(dim, start, target_size)
 
     def __getitem__(self, index):
         item, bad = self.checked_item(index)

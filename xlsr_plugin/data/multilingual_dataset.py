@@ -5,9 +5,10 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
-from fairseq.data import FairseqDataset, data_utils
+from fairseq.data import FairseqDataset
 from fairseq.data.audio.raw_audio_dataset import RawAudioDataset
 
+from xlsr_plugin.data.checked_audio import crop_generator
 from xlsr_plugin.data.language_sampling import draw_epoch, draws_for, part_probabilities
 
 logger = logging.getLogger(__name__)
@@ -147,9 +148,10 @@ class MultilingualDataset(FairseqDataset):
         return self.lang_ids[self.plan_positions[indices]]
 
     def collater(self, samples):
-        # Crops (RawAudioDataset.crop_to_max_size) draw from numpy's global generator: seed it
-        # from the items, so that a resumed run, or another loader worker, crops alike.
-        with data_utils.numpy_seed(self.seed, self.epoch, *(s["id"] for s in samples)):
+        # Crops drawn from the items, so that a resumed run, or another loader worker, crops
+        # alike; from a generator of their own, not numpy's global one (see crop_generator).
+        ids = [int(s["id"]) for s in samples]
+        with crop_generator(np.random.default_rng([self.seed, self.epoch, *ids])):
             batch = self.datasets[0].collater(samples)
         if len(batch) > 0:
             batch["lang"] = torch.from_numpy(self.language_of(batch["id"].numpy()))
