@@ -15,7 +15,6 @@ from examples.xlsr10_mini.settings import Settings
 from examples.xlsr10_mini.stages import Job, config_fingerprint, fairseq_tool, read_validations
 
 CONFIG_DIR = os.path.join(ROOT, "config", "finetuning")
-CONFIG = "ctc_mini"
 
 _PER = re.compile(r"^Generate (\S+) with beam=\d+: PER: ([\d.]+) \((\d+) errors / (\d+) "
                   r"reference units", re.M)
@@ -47,10 +46,10 @@ def finetune_job(s: Settings, model: str, lang: str, seed: int) -> Job:
         "optimization.lr": f"[{s.finetune_lr}]",
     }
     command = [fairseq_tool("fairseq-hydra-train"), "--config-dir", CONFIG_DIR,
-               "--config-name", CONFIG] + [f"{k}={v}" for k, v in overrides.items()]
+               "--config-name", s.finetune_config] + [f"{k}={v}" for k, v in overrides.items()]
     params = {"pretrained": pretrain_job(s, model, seed).params, "updates": s.finetune_updates,
               "lang": lang, "lr": s.finetune_lr, "subset": finetune_subset(s),
-              "config": config_fingerprint(ROOT, CONFIG_DIR, CONFIG)}
+              "config": config_fingerprint(ROOT, CONFIG_DIR, s.finetune_config)}
     name = f"finetune_{model}_{lang}_s{seed}"
     return Job(name, command, name, params, total=s.finetune_updates, cwd=folder, clean=[folder])
 

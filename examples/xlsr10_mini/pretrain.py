@@ -19,7 +19,6 @@ from examples.xlsr10_mini.stages import Job, config_fingerprint, fairseq_tool, r
 
 USER_DIR = os.path.join(ROOT, "xlsr_plugin")
 CONFIG_DIR = os.path.join(ROOT, "config", "pretraining")
-CONFIG = "xlsr_mini"
 ACCURACY = r"accuracy(_[a-z]+)?"  # contrastive accuracy, overall and per language
 
 
@@ -57,9 +56,9 @@ def pretrain_job(s: Settings, name: str, seed: int) -> Job:
                  "hydra.run.dir": os.path.join(folder, "hydra"), "common.seed": str(seed),
                  **_overrides(s, name)}
     command = [fairseq_tool("fairseq-hydra-train"), "--config-dir", CONFIG_DIR,
-               "--config-name", CONFIG] + [f"{k}={v}" for k, v in overrides.items()]
+               "--config-name", s.pretrain_config] + [f"{k}={v}" for k, v in overrides.items()]
     params = {"data": data_params(s), "overrides": _overrides(s, name), "seed": seed,
-              "config": config_fingerprint(ROOT, CONFIG_DIR, CONFIG)}
+              "config": config_fingerprint(ROOT, CONFIG_DIR, s.pretrain_config)}
     total = int(_overrides(s, name)["optimization.max_update"])
     return Job(job_name(name, seed), command, job_name(name, seed), params, total=total,
                cwd=folder, clean=[folder])

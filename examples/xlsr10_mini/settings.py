@@ -16,6 +16,9 @@ LOW = ("ky", "sv-SE", "tr")
 @dataclass
 class Settings:
     out: str = "runs/xlsr10_mini"
+    preset: str = "default"
+    pretrain_config: str = "xlsr_mini"
+    finetune_config: str = "ctc_mini"
     clips_high: int = 300
     clips_mid: int = 120
     clips_low: int = 80
@@ -83,12 +86,26 @@ class Settings:
             raise ValueError(f"--seeds must be at least 1, got {self.seeds}")
 
 
+# --preset NAME: (what it is for, the options it changes); explicit options still win.
+PRESETS = {
+    "default": ("about 20 min on 2 cores", {}),
+    "long": ("the larger model: 4 layers of 128 dims; see the README", {
+        "pretrain_config": "xlsr_mini_long", "finetune_config": "ctc_mini_long",
+        "finetune_updates": 2000,
+        "out": "runs/xlsr10_mini_long"}),
+}
+
+
 def _split(value: str) -> List[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
 HELP = {
     "out": "output folder (corpus, data, checkpoints, logs, results)",
+    "preset": "a named set of defaults for the options below: " + ", ".join(
+        f"{name} ({text})" for name, (text, _) in PRESETS.items()),
+    "pretrain_config": "pretraining config in config/pretraining",
+    "finetune_config": "fine-tuning config in config/finetuning",
     "clips_high": "clips per high-resource language (es, fr, it, ru, zh); about 3 s each",
     "clips_mid": "clips per mid-resource language (nl, tt)",
     "clips_low": "clips per low-resource language (ky, sv, tr and any --low-resource-langs)",
@@ -117,8 +134,9 @@ def env_name(name: str) -> str:
     return "XLSR_DEMO_" + aliases.get(name, name.upper())
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(preset: str = "default", add_help: bool = True) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
+        add_help=add_help,
         prog="python -m examples.xlsr10_mini",
         description="XLSR-10 in miniature: XLSR-10 vs monolingual vs no pretraining, PER on "
                     "low-resource languages. Every option can also be set by the environment "
@@ -126,13 +144,17 @@ def build_parser() -> argparse.ArgumentParser:
     for f in fields(Settings):
         flag = "--" + ("low-resource-langs" if f.name == "low_langs" else f.name.replace("_", "-"))
         env = env_name(f.name)
-        default = f.type(os.environ[env]) if env in os.environ else f.default
+        default = PRESETS[preset][1].get(f.name, f.default)
+        default = f.type(os.environ[env]) if env in os.environ else default
         p.add_argument(flag, dest=f.name, type=f.type, default=default,
-                       help=f"{HELP[f.name]} (env {env}; default {f.default})")
+                       choices=sorted(PRESETS) if f.name == "preset" else None,
+                       help=f"{HELP[f.name]} (env {env}; default {default})")
     return p
 
 
 def parse(argv: Optional[Sequence[str]] = None) -> Settings:
-    settings = Settings(**vars(build_parser().parse_args(argv)))
+    # The preset is read first: it supplies the defaults of the options parsed next.
+    known, _ = build_parser(add_help=False).parse_known_args(argv)
+    settings = Settings(**vars(build_parser(known.preset).parse_args(argv)))
     settings.check()
     return settings
