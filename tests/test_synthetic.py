@@ -24,6 +24,14 @@ def test_voices(lang, voice):
     assert len(set(speaker_voices(lang, 15))) == 15
 
 
+def test_voice_shift_trains_on_the_unshifted_test_and_dev_voices():
+    low = [v.split("+")[1] for v in speaker_voices("ky", 4)]
+    rich = [v.split("+")[1] for v in speaker_voices("es", 8, shift=2)]
+    assert low == ["m1", "f2", "m3", "f1"]  # test, dev, then training voices
+    assert rich[:2] == ["m3", "f1"] and set(low[:2]) <= set(rich[2:])  # ky's test/dev train es
+    assert len(set(rich)) == 8 and len(set(speaker_voices("es", 14, shift=2))) == 14
+
+
 def test_speech_is_16k_and_deterministic():
     texts = make_sentences("fi", 2, seed=1)
     voices = speaker_voices("fi", 2)

@@ -21,7 +21,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def corpus_params(s: Settings) -> Dict:
-    return {"clips": s.clips(), "speakers": s.speakers(), "seed": s.seed}
+    return {"clips": s.clips(), "speakers": s.speakers(), "voice_shifts": s.voice_shifts(),
+            "seed": s.seed}
 
 
 def data_params(s: Settings) -> Dict:
@@ -50,6 +51,7 @@ def make_release(s: Settings, runner: Runner) -> None:
     for k, locale in enumerate(sorted(sizes, key=lambda loc: (-sizes[loc], loc)), 1):
         counts = make_commonvoice_release(release_dir(s), {locale: sizes[locale]},
                                           speakers_per_lang=speakers[locale],
+                                          voice_shift=s.voice_shifts()[locale],
                                           seed=s.seed)[locale]
         runner.say("corpus", f"{locale}: {sizes[locale]} clips, {speakers[locale]} voices "
                              f"({counts['train']} train, "

@@ -27,6 +27,9 @@ class Settings:
     speakers_high: int = 12
     speakers_mid: int = 8
     speakers_low: int = 4
+    # High and mid-resource languages train on the voices that record the low-resource test and
+    # dev sets (speaker_voices' shift): voice variety a low-resource language alone lacks.
+    rich_voice_shift: int = 2
     low_langs: str = "ky,sv,tr"
     mono_langs: str = "ky,sv,tr"
     finetune_minutes: float = 0.0
@@ -67,6 +70,12 @@ class Settings:
         low = {cv_locale(lang) for lang in self.low}
         return {loc: self.speakers_low if loc in low or loc in LOW else
                 self.speakers_high if loc in HIGH else self.speakers_mid for loc in self.clips()}
+
+    def voice_shifts(self) -> dict:
+        """Common Voice locale -> speaker_voices' shift: ``rich_voice_shift`` for the high and
+        mid tiers, 0 for the low-resource languages."""
+        low = {cv_locale(lang) for lang in self.low} | set(LOW)
+        return {loc: 0 if loc in low else self.rich_voice_shift for loc in self.clips()}
 
     @property
     def train_seeds(self) -> List[int]:
@@ -113,6 +122,9 @@ HELP = {
                      "test, one dev, the rest train",
     "speakers_mid": "speakers per mid-resource language",
     "speakers_low": "speakers per low-resource language",
+    "rich_voice_shift": "the high and mid-resource languages' voices start at this variant, so "
+                        "that they train on the low-resource test (variant 0) and dev (1) "
+                        "voices; 0: no language trains on a test voice",
     "low_langs": "languages fine-tuned and tested, comma-separated",
     "mono_langs": "languages that get their own monolingual pretraining, comma-separated",
     "finetune_minutes": "minutes of labelled audio per language for fine-tuning (0: the "

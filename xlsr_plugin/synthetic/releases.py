@@ -49,7 +49,7 @@ def _cv_row(header, client, path, sentence, locale, i) -> str:
 def make_commonvoice_release(root, langs: Dict[str, int], speakers_per_lang: int = 3,
                              seed: int = 0, sample_rate: int = 48000, broken: bool = False,
                              old_header: bool = False, overlap: bool = False,
-                             delta: bool = False, early: bool = False
+                             delta: bool = False, early: bool = False, voice_shift: int = 0
                              ) -> Dict[str, Dict[str, int]]:
     """Write a Common Voice release: ``root/<locale>/clips/*.mp3`` and the split TSVs.
 
@@ -73,6 +73,8 @@ def make_commonvoice_release(root, langs: Dict[str, int], speakers_per_lang: int
             speaker reading one more sentence each (4 clips, ``overlapping`` in the summary).
         delta: a delta release (Common Voice 10.0 on): no ``train``/``dev``/``test`` tables.
         early: name the locale folder ``cv-corpus-1_<locale>`` as releases before 5.0 unpack.
+        voice_shift: ``speaker_voices``' shift: with 2, the test and dev voices of a release of
+            shift 0 are among this one's training voices.
 
     A fifth of the good train-speaker clips are only in ``validated.tsv`` (not in ``train.tsv``),
     as in real releases; ``validated.tsv`` also lists every dev and test clip. About 1.5 s to
@@ -85,13 +87,13 @@ def make_commonvoice_release(root, langs: Dict[str, int], speakers_per_lang: int
         folder = Path(root) / (f"cv-corpus-1_{locale}" if early else locale)
         summary[locale] = _make_cv_locale(folder, locale, langs[locale],
                                           max(3, speakers_per_lang), seed, sample_rate, broken,
-                                          header, overlap, delta)
+                                          header, overlap, delta, voice_shift)
     return summary
 
 
 def _make_cv_locale(folder, locale, n, n_speakers, seed, rate, broken, header, overlap=False,
-                    delta=False):
-    voices = speaker_voices(locale, n_speakers)
+                    delta=False, voice_shift=0):
+    voices = speaker_voices(locale, n_speakers, voice_shift)
     clients = [f"{locale}{seed}client{i:02d}".encode().hex()[:40] for i in range(n_speakers)]
     rows = {s: [] for s in ("train", "dev", "test", "validated_only")}
     n_train = 0

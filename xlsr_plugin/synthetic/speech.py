@@ -16,12 +16,18 @@ from manifests.languages import espeak_voice
 _VARIANTS = ("m1", "f2", "m3", "f1", "m2", "f3", "m4", "f4", "m5", "f5", "m6", "m7")
 
 
-def speaker_voices(lang: str, n: int) -> List[str]:
-    """``n`` distinct speaker voices for ``lang``, e.g. ``fi+m1``, ``fi+f2``, ..."""
+def speaker_voices(lang: str, n: int, shift: int = 0) -> List[str]:
+    """``n`` distinct speaker voices for ``lang``, e.g. ``fi+m1``, ``fi+f2``, ...
+
+    With ``shift`` k, variants k and k+1 come first and variants 0..k-1 right after them: a
+    release whose speaker 0 records test and speaker 1 dev then trains on the variants that
+    records of ``shift`` 0 test and dev on."""
     base = espeak_voice(lang)
+    order = [shift, shift + 1, *range(shift), *range(shift + 2, max(n, shift + 2))] if shift \
+        else list(range(n))
     return [f"{base}+{_VARIANTS[i % len(_VARIANTS)]}" + ("" if i < len(_VARIANTS)
                                                           else f"@{i // len(_VARIANTS)}")
-            for i in range(n)]
+            for i in order[:n]]
 
 
 def _espeak(text: str, voice: str) -> np.ndarray:
