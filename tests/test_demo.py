@@ -94,6 +94,33 @@ def test_failed_stage_names_stage_command_and_log_tail(tmp_path):
     assert not runner.done("pretrain_x", {"a": 1})
 
 
+def test_a_job_starts_once_the_jobs_it_needs_completed(tmp_path):
+    runner = Runner(str(tmp_path), report=lambda line: None, jobs=2)
+    done = str(tmp_path / "a.done")
+
+    def job(name, code, needs=()):
+        return Job(name, [sys.executable, "-c", code], name, {}, needs=list(needs))
+
+    first = job("a", f"import time; time.sleep(1); open({done!r}, 'w')")
+    # b fails unless a has finished; c runs beside a meanwhile
+    second = job("b", f"import os, sys; sys.exit(0 if os.path.exists({done!r}) else 1)", ["a"])
+    runner.run_jobs("pretrain", [second, first, job("c", "pass")])
+    assert all(runner.done(name, {}) for name in "abc")
+    with pytest.raises(ValueError, match="not among them"):
+        runner.run_jobs("pretrain", [job("d", "pass", ["nothing"])])
+
+
+def test_preset_long_sets_defaults_that_options_override():
+    s = parse(["--preset", "long"])
+    assert (s.pretrain_config, s.finetune_config, s.finetune_updates) == (
+        "xlsr_mini_long", "ctc_mini_long", 2000)
+    assert s.out == "runs/xlsr10_mini_long"
+    assert parse(["--preset", "long", "--finetune-updates", "7"]).finetune_updates == 7
+    assert parse([]).pretrain_config == "xlsr_mini"
+    for folder, name in (("pretraining", s.pretrain_config), ("finetuning", s.finetune_config)):
+        assert os.path.isfile(os.path.join(ROOT, "config", folder, name + ".yaml"))
+
+
 def test_markers_hold_their_settings(tmp_path):
     runner = Runner(str(tmp_path), report=lambda line: None)
     calls = []

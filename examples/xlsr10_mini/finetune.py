@@ -51,7 +51,8 @@ def finetune_job(s: Settings, model: str, lang: str, seed: int) -> Job:
               "lang": lang, "lr": s.finetune_lr, "subset": finetune_subset(s),
               "config": config_fingerprint(ROOT, CONFIG_DIR, s.finetune_config)}
     name = f"finetune_{model}_{lang}_s{seed}"
-    return Job(name, command, name, params, total=s.finetune_updates, cwd=folder, clean=[folder])
+    return Job(name, command, name, params, total=s.finetune_updates, cwd=folder, clean=[folder],
+               stage="finetune", needs=[pretrain_job(s, model, seed).marker])
 
 
 def finetuned_checkpoint(s: Settings, model: str, lang: str, seed: int) -> str:
@@ -67,7 +68,8 @@ def decode_job(s: Settings, model: str, lang: str, seed: int) -> Job:
                f"test_{lang}", "--scoring", "per", "--results-path", folder]
     params = finetune_job(s, model, lang, seed).params
     name = f"decode_{model}_{lang}_s{seed}"
-    return Job(name, command, name, params, cwd=folder, clean=[folder])
+    return Job(name, command, name, params, cwd=folder, clean=[folder], stage="decode",
+               needs=[finetune_job(s, model, lang, seed).marker])
 
 
 def finetune_jobs(s: Settings, seed: int) -> List[Job]:

@@ -3,11 +3,11 @@ import dataclasses
 import logging
 import os
 import time
-from typing import Callable, Dict
+from typing import Callable, Dict, List
 
 from examples.xlsr10_mini import corpus, finetune, pretrain, results
 from examples.xlsr10_mini.settings import Settings
-from examples.xlsr10_mini.stages import Runner
+from examples.xlsr10_mini.stages import Job, Runner
 
 logger = logging.getLogger(__name__)
 
@@ -22,10 +22,9 @@ def run(s: Settings, report: Callable[[str], None] = logger.info) -> Dict:
     runner = Runner(s.out, report, jobs=s.jobs, labels=LABELS)
     corpus.prepare(s, runner)
     seeds = s.train_seeds
-    # All seeds' runs of a stage in one pool, so that the cores stay busy between seeds.
-    runner.run_jobs("pretrain", [j for seed in seeds for j in pretrain.pretrain_jobs(s, seed)])
-    runner.run_jobs("finetune", [j for seed in seeds for j in finetune.finetune_jobs(s, seed)])
-    runner.run_jobs("decode", [j for seed in seeds for j in finetune.decode_jobs(s, seed)])
+    # Every seed's runs in one pool, each started once the run it needs has completed (a
+    # fine-tuning as soon as its pretraining is done), so that the cores stay busy throughout.
+    runner.run_jobs("pretrain", [job for seed in seeds for job in training_jobs(s, seed)])
     units = analyze(s, runner, seeds[0])
     tables = [seed_table(s, seed) for seed in seeds]
     table = results.aggregate(tables, seeds)
@@ -37,6 +36,12 @@ def run(s: Settings, report: Callable[[str], None] = logger.info) -> Dict:
     table["units"] = units
     table["seconds"] = extra["seconds"]
     return table
+
+
+def training_jobs(s: Settings, seed: int) -> List[Job]:
+    """Stages 3-5 of one seed: pretrainings first, then each fine-tuning and its decoding."""
+    return (pretrain.pretrain_jobs(s, seed) + finetune.finetune_jobs(s, seed)
+            + finetune.decode_jobs(s, seed))
 
 
 def seed_table(s: Settings, seed: int) -> Dict:

@@ -61,7 +61,7 @@ def pretrain_job(s: Settings, name: str, seed: int) -> Job:
               "config": config_fingerprint(ROOT, CONFIG_DIR, s.pretrain_config)}
     total = int(_overrides(s, name)["optimization.max_update"])
     return Job(job_name(name, seed), command, job_name(name, seed), params, total=total,
-               cwd=folder, clean=[folder])
+               cwd=folder, clean=[folder], stage="pretrain")
 
 
 def pretrain_jobs(s: Settings, seed: int) -> List[Job]:

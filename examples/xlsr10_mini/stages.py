@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence
 
@@ -34,7 +34,8 @@ class StageFailed(RuntimeError):
 
 @dataclass
 class Job:
-    """One command of a stage. ``total`` updates (if it trains) are counted from its log."""
+    """One command of a stage. ``total`` updates (if it trains) are counted from its log; it
+    starts once the jobs whose markers are in ``needs`` have completed."""
     name: str
     command: List[str]
     marker: str
@@ -42,6 +43,8 @@ class Job:
     total: int = 0
     cwd: Optional[str] = None
     clean: List[str] = field(default_factory=list)
+    stage: str = ""  # for run_jobs' messages and timings; its ``stage`` argument if empty
+    needs: List[str] = field(default_factory=list)
 
 
 class Runner:
@@ -108,27 +111,49 @@ class Runner:
         self.say(name, f"finished in {self.timings[name]:.0f} s")
 
     def run_jobs(self, stage: str, jobs: Sequence[Job], threads: Optional[int] = None) -> None:
-        """Run the jobs not yet completed, ``self.jobs`` at a time."""
+        """Run the jobs not yet completed, ``self.jobs`` at a time, each as soon as the jobs it
+        ``needs`` have completed (so that a fine-tuning starts while other pretrainings run)."""
         todo = [j for j in jobs if not self.done(j.marker, j.params)]
-        if len(todo) < len(jobs):
-            self.say(stage, f"{len(jobs) - len(todo)} of {len(jobs)} runs done earlier, reused")
+        for name in sorted({j.stage or stage for j in jobs}):
+            of_stage = [j for j in jobs if (j.stage or stage) == name]
+            reused = len(of_stage) - len([j for j in todo if (j.stage or stage) == name])
+            if reused:
+                self.say(name, f"{reused} of {len(of_stage)} runs done earlier, reused")
         if not todo:
             return
-        t = time.time()
         width = min(self.jobs, len(todo))
         env = dict(os.environ)
         if width > 1 or threads:
             env["OMP_NUM_THREADS"] = str(threads or max(1, (os.cpu_count() or 1) // width))
+        unfinished = {j.marker for j in todo}
+        unknown = {n for j in todo for n in j.needs} - {j.marker for j in jobs}
+        if unknown:
+            raise ValueError(f"jobs need runs that are not among them: {sorted(unknown)}")
+        spans: Dict[str, List[float]] = {}
         with ThreadPoolExecutor(width) as pool:
-            futures = [pool.submit(self._run_job, stage, job, env) for job in todo]
+            running = {}
             try:
-                for future in futures:
-                    future.result()
+                while todo or running:
+                    ready = [j for j in todo if not unfinished & set(j.needs)]
+                    for job in ready[:width - len(running)]:
+                        todo.remove(job)
+                        name = job.stage or stage
+                        spans.setdefault(name, [time.time(), 0.0])
+                        running[pool.submit(self._run_job, name, job, env)] = job
+                    if not running:
+                        raise RuntimeError(f"jobs waiting on each other: {[j.name for j in todo]}")
+                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        job = running.pop(future)
+                        future.result()
+                        unfinished.discard(job.marker)
+                        spans[job.stage or stage][1] = time.time()
             except BaseException:
                 # Start nothing more; the runs under way finish (and keep their markers).
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
-        self.timings[stage] = round(self.timings.get(stage, 0) + time.time() - t, 1)
+        for name, (begin, end) in spans.items():  # wall time from first start to last end
+            self.timings[name] = round(self.timings.get(name, 0) + end - begin, 1)
 
     def _run_job(self, stage: str, job: Job, env: Dict[str, str]) -> None:
         for path in job.clean:
