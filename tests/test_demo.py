@@ -112,10 +112,10 @@ def test_a_job_starts_once_the_jobs_it_needs_completed(tmp_path):
 
 def test_preset_long_sets_defaults_that_options_override():
     s = parse(["--preset", "long"])
-    assert (s.pretrain_config, s.finetune_config, s.finetune_updates) == (
-        "xlsr_mini_long", "ctc_mini_long", 2000)
+    assert (s.pretrain_config, s.finetune_config, s.pretrain_updates) == (
+        "xlsr_mini_long", "ctc_mini", 2500)
     assert s.out == "runs/xlsr10_mini_long"
-    assert parse(["--preset", "long", "--finetune-updates", "7"]).finetune_updates == 7
+    assert parse(["--preset", "long", "--pretrain-config", "x"]).pretrain_config == "x"
     assert parse([]).pretrain_config == "xlsr_mini"
     for folder, name in (("pretraining", s.pretrain_config), ("finetuning", s.finetune_config)):
         assert os.path.isfile(os.path.join(ROOT, "config", folder, name + ".yaml"))

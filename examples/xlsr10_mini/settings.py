@@ -30,11 +30,12 @@ class Settings:
     # High and mid-resource languages train on the voices that record the low-resource test and
     # dev sets (speaker_voices' shift): voice variety a low-resource language alone lacks.
     rich_voice_shift: int = 2
+    low_voice_shift: int = 0
     low_langs: str = "ky,sv,tr"
     mono_langs: str = "ky,sv,tr"
     finetune_minutes: float = 0.0
     pretrain_updates: int = 2500
-    finetune_updates: int = 800
+    finetune_updates: int = 2000
     finetune_lr: float = 0.002
     alpha: float = 0.5
     units_hours: float = 0.03
@@ -75,7 +76,8 @@ class Settings:
         """Common Voice locale -> speaker_voices' shift: ``rich_voice_shift`` for the high and
         mid tiers, 0 for the low-resource languages."""
         low = {cv_locale(lang) for lang in self.low} | set(LOW)
-        return {loc: 0 if loc in low else self.rich_voice_shift for loc in self.clips()}
+        return {loc: self.low_voice_shift if loc in low else self.rich_voice_shift
+                for loc in self.clips()}
 
     @property
     def train_seeds(self) -> List[int]:
@@ -99,8 +101,7 @@ class Settings:
 PRESETS = {
     "default": ("about 20 min on 2 cores", {}),
     "long": ("the larger model: 4 layers of 128 dims; see the README", {
-        "pretrain_config": "xlsr_mini_long", "finetune_config": "ctc_mini_long",
-        "finetune_updates": 2000,
+        "pretrain_config": "xlsr_mini_long",
         "out": "runs/xlsr10_mini_long"}),
 }
 
@@ -125,6 +126,7 @@ HELP = {
     "rich_voice_shift": "the high and mid-resource languages' voices start at this variant, so "
                         "that they train on the low-resource test (variant 0) and dev (1) "
                         "voices; 0: no language trains on a test voice",
+    "low_voice_shift": "the same for the low-resource languages",
     "low_langs": "languages fine-tuned and tested, comma-separated",
     "mono_langs": "languages that get their own monolingual pretraining, comma-separated",
     "finetune_minutes": "minutes of labelled audio per language for fine-tuning (0: the "
