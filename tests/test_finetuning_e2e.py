@@ -200,3 +200,15 @@ def test_every_language_needs_the_model_languages(finetuned_fi, finetuned, finet
         generate(finetuning_data, finetuned_fi, "test", cwd=tmp_path)
     stdout, _ = generate(finetuning_data, finetuned[0], "test", "--langs", "fi,sw", cwd=tmp_path)
     check_generate_output(stdout, 2 * SPLITS["test"], subset="test")
+
+
+def test_rate_the_labels_do_not_log_stops_the_run_at_set_up(tmp_path):
+    """ctc_tiny selects checkpoints by per; with task.labels=ltr fairseq would train up to the
+    first validation and stop there with `KeyError: 'per'`. The task refuses the run when it is
+    set up (before any data or model is read: neither exists here), saying what to pass."""
+    with pytest.raises(AssertionError) as failure:
+        finetune(str(tmp_path / "no-data"), str(tmp_path / "none.pt"), str(tmp_path), "task.labels=ltr")
+    assert ("ValueError: checkpoint.best_checkpoint_metric=per is logged only with task.labels=phn; "
+            "with task.labels=ltr validation logs cer: pass checkpoint.best_checkpoint_metric=cer"
+            in str(failure.value))
+    assert "KeyError" not in str(failure.value)

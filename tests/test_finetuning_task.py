@@ -41,7 +41,10 @@ def write_data(data, labels=LABELS):
 
 
 def make_task(data, **overrides):
-    return XlsrFinetuningTask(XlsrFinetuningConfig(data=str(data), labels="phn", **overrides))
+    # seed: the config alone cannot resolve its II("common.seed"), which the collater's crop
+    # generator reads
+    return XlsrFinetuningTask(XlsrFinetuningConfig(**{"data": str(data), "labels": "phn", "seed": 1,
+                                                      **overrides}))
 
 
 def test_union_dictionary_for_many_languages_language_one_for_one(tmp_path):
@@ -137,3 +140,24 @@ def test_language_balanced_sampling_of_the_training_split(tmp_path):
     assert sorted(np.bincount(languages).tolist()) == [4, 4]
     batch = dataset.collater([dataset[i] for i in range(len(dataset))])
     assert batch["target"].size(0) == len(dataset)
+
+
+@pytest.mark.parametrize("metric, labels, logged, fix", [
+    ("per", "ltr", "cer", "cer"), ("cer", "phn", "per", "per"),
+    ("per", "wrd", "neither per nor cer", "uer or wer")])
+def test_rate_the_labels_do_not_log_is_refused_at_set_up(tmp_path, metric, labels, logged, fix):
+    """fairseq would stop at the first validation with a bare `KeyError: 'per'`."""
+    with pytest.raises(ValueError, match=(
+            rf"^checkpoint.best_checkpoint_metric={metric} is logged only with task.labels=\w+; "
+            rf"with task.labels={labels} validation logs {logged}: "
+            rf"pass checkpoint.best_checkpoint_metric={fix}")):
+        XlsrFinetuningTask(XlsrFinetuningConfig(data=str(tmp_path), labels=labels,
+                                                best_checkpoint_metric=metric))
+
+
+@pytest.mark.parametrize("metric, labels", [("per", "phn"), ("cer", "ltr"), ("wer", "ltr"),
+                                            ("loss", "wrd")])
+def test_metric_the_labels_log_is_accepted(tmp_path, metric, labels):
+    task = XlsrFinetuningTask(XlsrFinetuningConfig(data=str(tmp_path), labels=labels,
+                                                   best_checkpoint_metric=metric))
+    assert (task.cfg.labels, task.cfg.best_checkpoint_metric) == (labels, metric)

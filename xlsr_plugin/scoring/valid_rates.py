@@ -18,6 +18,22 @@ RATE_OF_LABELS: Dict[str, Tuple[str, Callable[[str], List[str]]]] = {
     "phn": ("per", phones), "ltr": ("cer", characters_and_boundaries)}
 
 
+def check_best_checkpoint_metric(metric: str, labels: str) -> None:
+    """A rate of this module named by ``checkpoint.best_checkpoint_metric`` must be the one the
+    labels log: fairseq looks the name up in the validation stats and would stop at the first
+    validation with a bare ``KeyError: 'per'``."""
+    labels_of_rate = {name: kind for kind, (name, _) in RATE_OF_LABELS.items()}
+    logged = RATE_OF_LABELS.get(labels, (None,))[0]
+    if metric not in labels_of_rate or metric == logged:
+        return
+    fix = logged or "uer or wer (the ctc criterion's) or loss"
+    raise ValueError(
+        f"checkpoint.best_checkpoint_metric={metric} is logged only with "
+        f"task.labels={labels_of_rate[metric]}; with task.labels={labels} validation logs "
+        f"{logged or 'neither per nor cer'}: pass checkpoint.best_checkpoint_metric={fix}"
+    )
+
+
 @contextmanager
 def captured_outputs(model: torch.nn.Module):
     """The outputs of every ``model(...)`` call inside the block, in a list."""

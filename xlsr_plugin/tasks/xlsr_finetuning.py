@@ -18,10 +18,17 @@ from fairseq.tasks.audio_finetuning import (
     LabelEncoder,
     label_len_fn,
 )
+from omegaconf import II
+from omegaconf.errors import OmegaConfBaseException
 
 from xlsr_plugin.data.manifests import ManifestError, language_folder, manifest_path
 from xlsr_plugin.decoding.ctc import BeamSearchDecoder, ViterbiDecoder
-from xlsr_plugin.scoring.valid_rates import captured_outputs, count_rate, log_rates
+from xlsr_plugin.scoring.valid_rates import (
+    captured_outputs,
+    check_best_checkpoint_metric,
+    count_rate,
+    log_rates,
+)
 from xlsr_plugin.tasks._multilingual import MultilingualTaskMixin, check_supported_options
 from xlsr_plugin.tasks._seeded_steps import SeededStepsMixin
 from xlsr_plugin.tasks.xlsr_pretraining import XlsrPretrainingConfig
@@ -61,6 +68,10 @@ class XlsrFinetuningConfig(AudioFinetuningConfig, XlsrPretrainingConfig):
     beam_threshold: float = field(
         default=25.0, metadata={"help": "beam search: prune hypotheses this far below the best"}
     )
+    # Read, not set, here (as `seed` reads common.seed): the task checks at set-up that the
+    # metric is one its labels log. No help text, so that fairseq adds no second
+    # --best-checkpoint-metric option to the command line.
+    best_checkpoint_metric: str = II("checkpoint.best_checkpoint_metric")
 
 
 class LabelError(ManifestError):
@@ -71,6 +82,16 @@ def some_symbols(symbols: List[str], shown: int = 8) -> str:
     """The first few symbols of a list, and how many more there are."""
     more = len(symbols) - shown
     return str(symbols[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
+def configured_metric(cfg) -> Optional[str]:
+    """checkpoint.best_checkpoint_metric as the task config sees it; None for a task config
+    built without the rest of the configuration (nothing to resolve it from)."""
+    try:
+        metric = cfg.best_checkpoint_metric
+    except (AttributeError, OmegaConfBaseException):
+        return None
+    return None if str(metric).startswith("${") else metric
 
 
 def _manifest_row(tsv: str, index: int) -> str:
@@ -89,6 +110,9 @@ class XlsrFinetuningTask(SeededStepsMixin, MultilingualTaskMixin, AudioFinetunin
 
     def __init__(self, cfg: XlsrFinetuningConfig):
         check_supported_options(cfg)
+        metric = configured_metric(cfg)
+        if metric and cfg.labels:
+            check_best_checkpoint_metric(metric, cfg.labels)
         super().__init__(cfg)
         self._data_dictionary = None
 
