@@ -2,7 +2,7 @@
 import argparse
 import os
 from dataclasses import dataclass, fields
-from typing import List, Optional, Sequence
+from typing import ClassVar, Dict, List, Optional, Sequence
 
 from manifests.languages import cv_locale, lang_code
 
@@ -15,6 +15,12 @@ LOW = ("ky", "sv-SE", "tr")
 
 @dataclass
 class Settings:
+    prog: ClassVar[str] = "python -m examples.xlsr10_mini"
+    description: ClassVar[str] = (
+        "XLSR-10 in miniature: XLSR-10 vs monolingual vs no pretraining, PER on low-resource "
+        "languages. Every option can also be set by the environment variable named in its help.")
+    env_prefix: ClassVar[str] = "XLSR_DEMO_"
+
     out: str = "runs/xlsr10_mini"
     preset: str = "default"
     pretrain_config: str = "xlsr_mini"
@@ -84,6 +90,16 @@ class Settings:
         """Seeds of the pretraining and fine-tuning runs: ``seed``, ``seed + 1``, ..."""
         return list(range(self.seed, self.seed + self.seeds))
 
+    @classmethod
+    def presets(cls) -> Dict[str, tuple]:
+        """--preset NAME -> (what it is for, the options it changes)."""
+        return PRESETS
+
+    @classmethod
+    def option_help(cls) -> Dict[str, str]:
+        """Help of the options ``HELP`` does not describe (a subclass's own)."""
+        return {}
+
     def check(self) -> None:
         unknown = sorted(set(self.low + self.mono) - set(self.langs))
         if unknown:
@@ -143,32 +159,38 @@ HELP = {
 }
 
 
-def env_name(name: str) -> str:
+def env_name(name: str, prefix: str = "XLSR_DEMO_") -> str:
+    """The environment variable of an option: the demo's own options read ``XLSR_DEMO_*``
+    whatever ``prefix`` a subclass of Settings gives its new ones, so that one environment
+    configures the demo and the studies that reuse its runs alike."""
     aliases = {"low_langs": "LOW_RESOURCE_LANGS"}
-    return "XLSR_DEMO_" + aliases.get(name, name.upper())
+    if name in {f.name for f in fields(Settings)}:
+        prefix = "XLSR_DEMO_"
+    return prefix + aliases.get(name, name.upper())
 
 
-def build_parser(preset: str = "default", add_help: bool = True) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        add_help=add_help,
-        prog="python -m examples.xlsr10_mini",
-        description="XLSR-10 in miniature: XLSR-10 vs monolingual vs no pretraining, PER on "
-                    "low-resource languages. Every option can also be set by the environment "
-                    "variable named in its help.")
-    for f in fields(Settings):
+def build_parser(preset: str = "default", add_help: bool = True,
+                 cls: type = Settings) -> argparse.ArgumentParser:
+    """Options of ``cls`` (Settings or a subclass): its class attributes ``prog``,
+    ``description``, ``env_prefix``, ``presets()`` and ``option_help()`` say how they are shown."""
+    p = argparse.ArgumentParser(add_help=add_help, prog=cls.prog, description=cls.description)
+    presets = cls.presets()
+    for f in fields(cls):
         flag = "--" + ("low-resource-langs" if f.name == "low_langs" else f.name.replace("_", "-"))
-        env = env_name(f.name)
-        default = PRESETS[preset][1].get(f.name, f.default)
+        env = env_name(f.name, cls.env_prefix)
+        default = presets[preset][1].get(f.name, f.default)
         default = f.type(os.environ[env]) if env in os.environ else default
+        text = cls.option_help().get(f.name) or HELP[f.name]
         p.add_argument(flag, dest=f.name, type=f.type, default=default,
-                       choices=sorted(PRESETS) if f.name == "preset" else None,
-                       help=f"{HELP[f.name]} (env {env}; default {default})")
+                       choices=sorted(presets) if f.name == "preset" else None,
+                       help=f"{text} (env {env}; default {default})")
     return p
 
 
-def parse(argv: Optional[Sequence[str]] = None) -> Settings:
+def parse(argv: Optional[Sequence[str]] = None, cls: type = Settings) -> Settings:
+    """Settings (an instance of ``cls``) from the command line, checked."""
     # The preset is read first: it supplies the defaults of the options parsed next.
-    known, _ = build_parser(add_help=False).parse_known_args(argv)
-    settings = Settings(**vars(build_parser(known.preset).parse_args(argv)))
+    known, _ = build_parser(add_help=False, cls=cls).parse_known_args(argv)
+    settings = cls(**vars(build_parser(known.preset, cls=cls).parse_args(argv)))
     settings.check()
     return settings
