@@ -54,7 +54,7 @@ def command_line(log):
 
 
 def test_unseen_study(tmp_path, demo_out):
-    table, stdout = study("unseen", tmp_path, demo_out, "--unseen-langs", "pt")
+    table, _ = study("unseen", tmp_path, demo_out, "--unseen-langs", "pt")
     assert table["langs"] == ["pt"] and table["seeds"] == [1]
     for key in ("mono", "xlsr10", "none"):
         assert table["rows"][key]["langs"] == ["pt"] and table["rows"][key]["per"]["pt"] >= 0
@@ -71,14 +71,23 @@ def test_unseen_study(tmp_path, demo_out):
     assert "'++task.langs=[pt]'" in mono and f"task.data={tmp_path}/data" in mono
     finetune = command_line(tmp_path / "logs" / "finetune_xlsr10_pt_s1.log")
     assert f"model.w2v_path={demo_out}/seed1/pretrain/xlsr10/checkpoints" in finetune
-    assert "pretrain_xlsr10_s1 started" in stdout
+
+
+def finished(demo_out, *names):
+    """Which seed-1 pretraining runs the demo folder holds already (the unseen study's, when
+    the tests run in order): a study must reuse them, not train them again."""
+    return {name: (demo_out / "markers" / f"pretrain_{name}_s1.completed").exists()
+            for name in names}
 
 
 def test_alpha_study(tmp_path, demo_out):
+    done = finished(demo_out, "xlsr10")
     table, stdout = study("alpha", tmp_path, demo_out, "--alphas", "0.5,1", "--high-langs", "es")
-    # XLSR-10 at alpha 0.5 is the demo folder's run, whichever of demo and studies made it.
-    assert "demo folder, corpus: done in an earlier run, reused" in stdout or \
-        "pretrain_xlsr10_s1 started" in stdout
+    # XLSR-10 at alpha 0.5 is the demo folder's own run; alpha 1 gets one of its own there.
+    assert not done["xlsr10"] or "pretrain_xlsr10_s1 started" not in stdout
+    assert {"xlsr10", "xlsr10_alpha1"} <= {p.name for p in (demo_out / "seed1" / "pretrain")
+                                           .iterdir()}
+    assert not (demo_out / "seed1" / "pretrain" / "xlsr10_alpha0.5").exists()
     assert list(table["rows"]) == ["xlsr10", "xlsr10_alpha1"]
     assert [row["alpha"] for row in table["rows"].values()] == [0.5, 1.0]
     assert table["langs"] == ["ky", "es"]
@@ -103,6 +112,7 @@ def test_alpha_study(tmp_path, demo_out):
 
 
 def test_fewshot_study(tmp_path, demo_out):
+    done = finished(demo_out, "xlsr10", "none")
     table, stdout = study("fewshot", tmp_path, demo_out, "--label-minutes", "0.02,0.1")
     assert table["subsets"] == ["train_1s", "train_6s"]
     assert list(table["rows"]) == ["xlsr10", "mono_fr", "none", "gain_mono_fr", "gain_none"]
@@ -123,9 +133,10 @@ def test_fewshot_study(tmp_path, demo_out):
         assert max(counts.values()) - min(counts.values()) <= 1
     seconds = table["labelled_seconds"]["ky"]
     assert 1.2 <= seconds["train_1s"] < seconds["train_6s"]
-    # The XLSR-10 and no-pretraining models were the demo folder's runs already.
-    assert "demo folder, pretrain: 2 of 3 runs done earlier, reused" in stdout or \
-        "pretrain_mono_fr_s1 started" in stdout
+    # XLSR-10 and no pretraining: the demo folder's runs, not trained again when there.
+    for name, was_done in done.items():
+        assert not was_done or f"pretrain_{name}_s1 started" not in stdout
+    assert "pretrain_mono_fr_s1 started" in stdout
 
 
 def clip_speakers(tsv):
@@ -145,6 +156,15 @@ def test_a_study_reuses_the_demo_runs_of_its_preset(preset, monkeypatch):
         assert s.demo_settings() == demo
         assert pretrain_job(s.demo_settings(), "xlsr10", 2).params == \
             pretrain_job(demo, "xlsr10", 2).params
+
+
+def test_environment_of_a_study(monkeypatch):
+    monkeypatch.setenv("XLSR_DEMO_OUT", "elsewhere/demo")  # the demo's folder, not the study's
+    monkeypatch.setenv("XLSR_FEWSHOT_LABEL_MINUTES", "1,3")
+    monkeypatch.setenv("XLSR_ALPHA_OUT", "elsewhere/alpha")
+    s = parse([], FewshotSettings)
+    assert (s.demo_out, s.out, s.minutes) == ("elsewhere/demo", "runs/study_fewshot", [1, 3])
+    assert parse([], AlphaSettings).out == "elsewhere/alpha"
 
 
 def test_options_are_checked():

@@ -224,13 +224,17 @@ def plot(table: Dict, path: str, title: str = TITLE) -> None:
 
 
 def plot_lines(path: str, xs: Sequence[float], series: Dict[str, Tuple[List, List]],
-               xlabel: str, title: str, seeds: int, log_x: bool = False) -> None:
-    """One line per ``series`` entry (label -> (means, stds) at ``xs``) with error bars."""
+               xlabel: str, title: str, seeds: int, log_x: bool = False,
+               dashed: Sequence[str] = ()) -> None:
+    """One line per ``series`` entry (label -> (means, stds) at ``xs``) with error bars; the
+    labels in ``dashed`` (averages) drawn dashed."""
     fig, ax = figure(7.0)
     for label, (means, stds) in series.items():
-        ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3, label=label)
+        ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3, label=label,
+                    linestyle="--" if label in dashed else "-")
     if log_x:
         ax.set_xscale("log")
+        ax.minorticks_off()  # only the measured amounts are labelled
     ax.set_xticks(list(xs), [f"{x:g}" for x in xs])
     ax.set_xlabel(xlabel)
     save(fig, ax, title, seeds, path)

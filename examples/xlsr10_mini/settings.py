@@ -52,11 +52,11 @@ class Settings:
 
     @property
     def low(self) -> List[str]:
-        return _split(self.low_langs)
+        return split(self.low_langs)
 
     @property
     def mono(self) -> List[str]:
-        return _split(self.mono_langs)
+        return split(self.mono_langs)
 
     @property
     def langs(self) -> List[str]:
@@ -122,7 +122,8 @@ PRESETS = {
 }
 
 
-def _split(value: str) -> List[str]:
+def split(value: str) -> List[str]:
+    """``"ky, sv,tr"`` -> ``["ky", "sv", "tr"]``."""
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
@@ -159,14 +160,18 @@ HELP = {
 }
 
 
+ENV_ALIASES = {"low_langs": "XLSR_DEMO_LOW_RESOURCE_LANGS", "demo_out": "XLSR_DEMO_OUT"}
+
+
 def env_name(name: str, prefix: str = "XLSR_DEMO_") -> str:
-    """The environment variable of an option: the demo's own options read ``XLSR_DEMO_*``
-    whatever ``prefix`` a subclass of Settings gives its new ones, so that one environment
-    configures the demo and the studies that reuse its runs alike."""
-    aliases = {"low_langs": "LOW_RESOURCE_LANGS"}
-    if name in {f.name for f in fields(Settings)}:
-        prefix = "XLSR_DEMO_"
-    return prefix + aliases.get(name, name.upper())
+    """The environment variable of an option. The demo's own options read ``XLSR_DEMO_*``
+    whatever ``prefix`` a subclass of Settings gives its new ones (one environment configures
+    the demo and the studies that reuse its runs alike), except ``out``, each program's own;
+    a study's ``demo_out`` is the demo's ``out``."""
+    if name in ENV_ALIASES:
+        return ENV_ALIASES[name]
+    shared = {f.name for f in fields(Settings)} - {"out"}
+    return ("XLSR_DEMO_" if name in shared else prefix) + name.upper()
 
 
 def build_parser(preset: str = "default", add_help: bool = True,

@@ -16,7 +16,8 @@ from typing import Callable, Dict, List
 
 from examples.xlsr10_mini import corpus, pretrain, results
 from examples.xlsr10_mini.finetune import FineTuning
-from examples.xlsr10_mini.studies.common import Study, StudySettings, main, split
+from examples.xlsr10_mini.settings import split
+from examples.xlsr10_mini.studies.common import Study, StudySettings, main
 
 TITLE = "Language sampling in miniature"
 
@@ -117,7 +118,7 @@ def plot(table: Dict, path: str) -> None:
     series = {col: ([r["per"][col] for r in rows], [r["std"][col] for r in rows])
               for col in table["langs"] + [column("low"), column("high")]}
     results.plot_lines(path, [r["alpha"] for r in rows], series, "language sampling exponent α",
-                       TITLE, len(table["seeds"]))
+                       TITLE, len(table["seeds"]), dashed=[column("low"), column("high")])
 
 
 if __name__ == "__main__":

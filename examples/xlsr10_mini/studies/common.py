@@ -13,23 +13,23 @@ import os
 import sys
 import time
 from dataclasses import dataclass, fields
-from typing import Callable, ClassVar, Dict, List, Optional, Sequence
+from typing import Callable, ClassVar, Dict, Optional, Sequence
 
 from examples.xlsr10_mini import corpus, finetune, results
 from examples.xlsr10_mini.finetune import FineTuning
 from examples.xlsr10_mini.settings import PRESETS, Settings, parse
 from examples.xlsr10_mini.stages import Job, Runner, StageFailed, shown_path
 
-logger = logging.getLogger(__name__)
-
-
 @dataclass
 class StudySettings(Settings):
     """The demo's options (sizes, updates, seeds, ``--preset``) and ``--demo-out``."""
-    study: ClassVar[str] = "study"
-    env_prefix: ClassVar[str] = "XLSR_STUDY_"
+    study: ClassVar[str] = "study"  # its folder runs/study_<study>; XLSR_<STUDY>_* variables
 
     demo_out: str = Settings.out
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.env_prefix = f"XLSR_{cls.study.upper()}_"
 
     @classmethod
     def presets(cls) -> Dict[str, tuple]:
@@ -51,10 +51,6 @@ class StudySettings(Settings):
         """The demo's settings these options give: the demo's own fields, in ``demo_out``."""
         shared = {f.name: getattr(self, f.name) for f in fields(Settings)}
         return Settings(**{**shared, "out": self.demo_out})
-
-
-def split(value: str) -> List[str]:
-    return [v.strip() for v in value.split(",") if v.strip()]
 
 
 class Study:

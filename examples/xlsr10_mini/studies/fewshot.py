@@ -25,7 +25,9 @@ from typing import Callable, Dict, List, Tuple
 
 from examples.xlsr10_mini import corpus, pretrain, results
 from examples.xlsr10_mini.finetune import FineTuning
-from examples.xlsr10_mini.studies.common import Study, StudySettings, main, split
+from examples.xlsr10_mini.settings import split
+from examples.xlsr10_mini.studies.common import Study, StudySettings, main
+from manifests._common import RATE
 from manifests.fewshot import fewshot_name
 
 TITLE = "Few-shot labels in miniature"
@@ -85,7 +87,7 @@ def labelled_seconds(s: FewshotSettings) -> Dict[str, Dict[str, float]]:
     """Seconds of audio in each language's subsets (each exceeds its target by less than one
     utterance, or is the whole train split when that is smaller)."""
     return {lang: {subset(m): round(sum(f for _, f in read_subset(corpus.data_dir(s), lang,
-                                                                  subset(m))) / 16000, 1)
+                                                                  subset(m))) / RATE, 1)
                    for m in s.minutes} for lang in s.low}
 
 

@@ -18,7 +18,8 @@ from typing import Callable, Dict, List
 
 from examples.xlsr10_mini import corpus, pretrain, results
 from examples.xlsr10_mini.finetune import FineTuning
-from examples.xlsr10_mini.studies.common import Study, StudySettings, main, split
+from examples.xlsr10_mini.settings import split
+from examples.xlsr10_mini.studies.common import Study, StudySettings, main
 from manifests.languages import cv_locale
 
 TITLE = "Unseen languages in miniature"
