@@ -60,6 +60,9 @@ def test_unseen_study(tmp_path, demo_out):
         assert table["rows"][key]["langs"] == ["pt"] and table["rows"][key]["per"]["pt"] >= 0
         assert table["per_seed"][0]["rows"][key]["units"]["pt"] > 0
     assert "| XLSR-10 | " in (tmp_path / "results.md").read_text()
+    accuracy = table["pretraining"]
+    assert sorted(accuracy["xlsr10"]["mean"]) == ["accuracy"] + [f"accuracy_{x}" for x in TEN]
+    assert 0 <= accuracy["mono_pt"]["mean"]["accuracy"] <= 1
     # pt never enters XLSR-10's data: not in the demo's DATA, not in task.langs, not sampled.
     assert sorted(p.name for p in (demo_out / "data").iterdir() if p.is_dir()) == TEN
     xlsr10 = command_line(demo_out / "logs" / "pretrain_xlsr10_s1.log")
@@ -107,8 +110,14 @@ def test_alpha_study(tmp_path, demo_out):
     least = min(TEN, key=lambda x: plans[1.0][x]["p"])
     assert plans[1.0][most]["p"] > plans[0.5][most]["p"] + 0.01
     assert plans[1.0][least]["p"] < plans[0.5][least]["p"] - 0.01
+    # What α = 0.5 gains over natural sampling, per seed and column: PER(α=1) - PER(α=0.5).
+    gain, rows = table["gain_over_natural"]["xlsr10"], table["rows"]
+    for col in ("ky", "es", "low avg", "high avg"):
+        assert gain["per"][col] == pytest.approx(
+            rows["xlsr10_alpha1"]["per"][col] - rows["xlsr10"]["per"][col], abs=0.01)
+    assert sorted(table["pretraining"]) == ["xlsr10", "xlsr10_alpha1"]
     text = (tmp_path / "results.md").read_text()
-    assert "| α = 0.5 | " in text and "| α = 1 | " in text
+    assert "| α = 0.5 | " in text and "| α = 1 | " in text and "gained over α = 1" in text
 
 
 def test_fewshot_study(tmp_path, demo_out):
@@ -137,6 +146,7 @@ def test_fewshot_study(tmp_path, demo_out):
     for name, was_done in done.items():
         assert not was_done or f"pretrain_{name}_s1 started" not in stdout
     assert "pretrain_mono_fr_s1 started" in stdout
+    assert sorted(table["pretraining"]) == ["mono_fr", "xlsr10"]
 
 
 def clip_speakers(tsv):

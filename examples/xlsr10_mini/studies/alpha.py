@@ -17,9 +17,10 @@ from typing import Callable, Dict, List
 from examples.xlsr10_mini import corpus, pretrain, results
 from examples.xlsr10_mini.finetune import FineTuning
 from examples.xlsr10_mini.settings import split
-from examples.xlsr10_mini.studies.common import Study, StudySettings, main
+from examples.xlsr10_mini.studies.common import Study, StudySettings, main, pretraining_accuracy
 
 TITLE = "Language sampling in miniature"
+NATURAL = 1.0  # α = 1: the natural distribution, the paper's reference
 
 
 @dataclass
@@ -66,32 +67,51 @@ def run(s: AlphaSettings, report: Callable[[str], None]) -> Dict:
     study = Study(s, report)
     base = study.base
     names = {a: pretrain.xlsr10_name(base, a) for a in s.alpha_values}
-    langs = s.low + s.high
     runs = [FineTuning(names[a], lang, seed, base, corpus.data_dir(base),
                        corpus.finetune_subset(base))
-            for seed in s.train_seeds for a in s.alpha_values for lang in langs]
+            for seed in s.train_seeds for a in s.alpha_values for lang in s.low + s.high]
     study.pretrain([pretrain.pretrain_job(base, names[a], seed)
                     for seed in s.train_seeds for a in s.alpha_values])
     pers = study.finetune(runs)
-    tables, rows = [], {}
-    for seed in s.train_seeds:
-        per = {r.key: pers[seed][r.key]["per"] for r in runs if r.seed == seed}
-        table = {"seed": seed, "rows": {}}
-        for a, name in names.items():
-            cells = {lang: per[f"{name}_{lang}"] for lang in langs}
-            cells[column("low")] = results.mean_std([cells[x] for x in s.low])[0]
-            cells[column("high")] = results.mean_std([cells[x] for x in s.high])[0]
-            table["rows"][name] = {"alpha": a, "per": cells,
-                                   "avg": results.mean_std([cells[x] for x in langs])[0],
-                                   "plan": pretrain.read_sampling_plan(base, name, seed)}
-        tables.append(table)
-    for a, name in names.items():
-        rows[name] = {"alpha": a, **results.aggregate_row([t["rows"][name] for t in tables])}
-    table = {"langs": langs, "low": s.low, "high": s.high, "seeds": s.train_seeds,
-             "rows": rows, "per_seed": tables}
+    tables = [seed_table(s, base, names, pers[seed], seed) for seed in s.train_seeds]
+    table = {"langs": s.low + s.high, "low": s.low, "high": s.high, "seeds": s.train_seeds,
+             "rows": {name: {"alpha": a, **results.aggregate_row([t["rows"][name]
+                                                                  for t in tables])}
+                      for a, name in names.items()},
+             "per_seed": tables,
+             "pretraining": pretraining_accuracy({n: base for n in names.values()},
+                                                 s.train_seeds)}
+    if NATURAL in names:
+        table["gain_over_natural"] = {
+            name: {"alpha": a, **results.aggregate_row([gain(t, names[NATURAL], name)
+                                                        for t in tables])}
+            for a, name in names.items() if a != NATURAL}
     table["files"] = study.write(table, TITLE, markdown(table),
                                  lambda path: plot(table, path))
     return table
+
+
+def seed_table(s: AlphaSettings, base, names: Dict[float, str], per: Dict[str, Dict],
+               seed: int) -> Dict:
+    """One seed's PER per language and tier average for each α, with each run's logged
+    sampling plan."""
+    langs = s.low + s.high
+    rows = {}
+    for a, name in names.items():
+        cells = {lang: per[f"{name}_{lang}"]["per"] for lang in langs}
+        cells[column("low")] = results.mean_std([cells[x] for x in s.low])[0]
+        cells[column("high")] = results.mean_std([cells[x] for x in s.high])[0]
+        rows[name] = {"alpha": a, "per": cells,
+                      "avg": results.mean_std([cells[x] for x in langs])[0],
+                      "plan": pretrain.read_sampling_plan(base, name, seed)}
+    return {"seed": seed, "rows": rows}
+
+
+def gain(seed_table: Dict, reference: str, name: str) -> Dict:
+    """Points of PER that run ``name`` gains over ``reference`` in one seed, per column."""
+    ref, row = seed_table["rows"][reference], seed_table["rows"][name]
+    return {"per": {k: round(ref["per"][k] - v, 2) for k, v in row["per"].items()},
+            "avg": round(ref["avg"] - row["avg"], 2)}
 
 
 def markdown(table: Dict) -> str:
@@ -100,15 +120,23 @@ def markdown(table: Dict) -> str:
     rows = [(f"α = {row['alpha']:g}", results.row_cells(row, columns))
             for row in table["rows"].values()]
     lines = results.grid("XLSR-10", columns, [], rows) + [""]
+    if table.get("gain_over_natural"):
+        rows = [(f"α = {row['alpha']:g}", results.row_cells(row, columns))
+                for row in table["gain_over_natural"].values()]
+        lines += [f"Points of PER gained over α = {NATURAL:g} (natural sampling; positive: "
+                  f"lower PER):", ""] + results.grid("XLSR-10", columns, [], rows) + [""]
     for name, row in table["rows"].items():
         plan = table["per_seed"][0]["rows"][name]["plan"]
         share = {kind: sum(plan[x]["p"] for x in table[kind] if x in plan)
                  for kind in ("low", "high")}
+        accuracy = table.get("pretraining", {}).get(name, {}).get("mean", {}).get("accuracy")
         if plan:
             lines.append(f"α = {row['alpha']:g}: pretraining sampled "
                          f"{', '.join(table['low'])} with p = {share['low']:.3f} together, "
                          f"{', '.join(table['high'])} with {share['high']:.3f} (seed "
-                         f"{table['seeds'][0]}; p_l of every language in results.json)")
+                         f"{table['seeds'][0]}; p_l of every language in results.json)"
+                         + (f"; validation contrastive accuracy {accuracy:.3f}"
+                            if accuracy is not None else ""))
     return "\n".join(lines) + "\n"
 
 

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, fields
 from typing import Callable, ClassVar, Dict, Optional, Sequence
 
-from examples.xlsr10_mini import corpus, finetune, results
+from examples.xlsr10_mini import corpus, finetune, pretrain, results
 from examples.xlsr10_mini.finetune import FineTuning
 from examples.xlsr10_mini.settings import PRESETS, Settings, parse
 from examples.xlsr10_mini.stages import Job, Runner, StageFailed, shown_path
@@ -89,6 +89,14 @@ class Study:
                    **self.own.timings}
         extra = {"settings": dataclasses.asdict(self.s), "seconds": seconds}
         return results.write(table, extra, os.path.abspath(self.s.out), title, text, draw)
+
+
+def pretraining_accuracy(models: Dict[str, Settings], seeds: Sequence[int]) -> Dict:
+    """``{model: the settings whose folder holds its runs}`` -> each model's last validation
+    contrastive accuracy, mean ± std over ``seeds`` (results.pretraining_accuracy)."""
+    return results.pretraining_accuracy([{name: pretrain.read_accuracy(source, name, seed)
+                                           for name, source in models.items()}
+                                          for seed in seeds])
 
 
 def main(cls: type, run: Callable[[StudySettings, Callable[[str], None]], Dict],

@@ -26,7 +26,7 @@ from typing import Callable, Dict, List, Tuple
 from examples.xlsr10_mini import corpus, pretrain, results
 from examples.xlsr10_mini.finetune import FineTuning
 from examples.xlsr10_mini.settings import split
-from examples.xlsr10_mini.studies.common import Study, StudySettings, main
+from examples.xlsr10_mini.studies.common import Study, StudySettings, main, pretraining_accuracy
 from manifests._common import RATE
 from manifests.fewshot import fewshot_name
 
@@ -103,32 +103,43 @@ def run(s: FewshotSettings, report: Callable[[str], None]) -> Dict:
                     for seed in s.train_seeds for model in models])
     study.own.run_jobs("manifests", [manifests])
     pers = study.finetune(runs)
-    names = {"xlsr10": "XLSR-10", models[1]: f"XLSR-Monolingual ({s.single_lang})",
-             "none": "No pretraining"}
-    tables = []
-    for seed in s.train_seeds:
-        rows = {}
-        for model in models:
-            cells = {}
-            for m in s.minutes:
-                by_lang = {lang: pers[seed][f"{model}_{lang}_{tag(m)}"]["per"]
-                           for lang in s.low}
-                cells[subset(m)] = results.mean_std(list(by_lang.values()))[0]
-                cells.update({f"{lang} {subset(m)}": v for lang, v in by_lang.items()})
-            rows[model] = {"per": cells, "avg": None}
-        for model in models[1:]:  # XLSR-10's gain in points over each baseline
-            rows[f"gain_{model}"] = {"per": {subset(m): round(
-                rows[model]["per"][subset(m)] - rows["xlsr10"]["per"][subset(m)], 2)
-                for m in s.minutes}, "avg": None}
-        tables.append({"seed": seed, "rows": rows})
+    tables = [seed_table(s, models, pers[seed], seed) for seed in s.train_seeds]
+    names = row_names(s, models)
     table = {"langs": s.low, "minutes": s.minutes, "subsets": [subset(m) for m in s.minutes],
              "seeds": s.train_seeds, "labelled_seconds": labelled_seconds(s),
-             "rows": {key: {"name": names.get(key) or "XLSR-10's gain over " + names[key[5:]][:1].lower() + names[key[5:]][1:],
+             "rows": {key: {"name": names[key],
                             **results.aggregate_row([t["rows"][key] for t in tables])}
-                      for key in tables[0]["rows"]},
-             "per_seed": tables}
+                      for key in names},
+             "per_seed": tables,
+             "pretraining": pretraining_accuracy({m: base for m in models[:2]}, s.train_seeds)}
     table["files"] = study.write(table, TITLE, markdown(table), lambda path: plot(table, path))
     return table
+
+
+def seed_table(s: FewshotSettings, models: List[str], per: Dict[str, Dict], seed: int) -> Dict:
+    """One seed's PER of each model per subset (the average over the languages, and each
+    language as ``<lang> <subset>``), and XLSR-10's gain in points over each baseline."""
+    rows = {}
+    for model in models:
+        cells = {}
+        for m in s.minutes:
+            by_lang = {lang: per[f"{model}_{lang}_{tag(m)}"]["per"] for lang in s.low}
+            cells[subset(m)] = results.mean_std(list(by_lang.values()))[0]
+            cells.update({f"{lang} {subset(m)}": v for lang, v in by_lang.items()})
+        rows[model] = {"per": cells, "avg": None}
+    for model in models[1:]:
+        rows[f"gain_{model}"] = {"per": {x: round(rows[model]["per"][x] - rows["xlsr10"]["per"][x],
+                                                  2) for x in map(subset, s.minutes)},
+                                 "avg": None}
+    return {"seed": seed, "rows": rows}
+
+
+def row_names(s: FewshotSettings, models: List[str]) -> Dict[str, str]:
+    names = {"xlsr10": "XLSR-10", models[1]: f"XLSR-Monolingual ({s.single_lang})",
+             "none": "No pretraining"}
+    names.update({f"gain_{m}": "XLSR-10's gain over " + (
+        "no pretraining" if m == "none" else names[m]) for m in models[1:]})
+    return names
 
 
 def markdown(table: Dict) -> str:
@@ -143,6 +154,11 @@ def markdown(table: Dict) -> str:
             for key, row in table["rows"].items() if not key.startswith("gain_")
             for lang in table["langs"]]
     lines += results.grid("model, language", heads, [], rows)
+    accuracy = {table["rows"][m]["name"]: stats["mean"]["accuracy"]
+                for m, stats in table.get("pretraining", {}).items() if stats["mean"]}
+    if accuracy:
+        lines += ["", "Pretraining, validation contrastive accuracy: " + ", ".join(
+            f"{name} {value:.3f}" for name, value in accuracy.items())]
     return "\n".join(lines) + "\n"
 
 

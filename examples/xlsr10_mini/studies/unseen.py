@@ -19,7 +19,7 @@ from typing import Callable, Dict, List
 from examples.xlsr10_mini import corpus, pretrain, results
 from examples.xlsr10_mini.finetune import FineTuning
 from examples.xlsr10_mini.settings import split
-from examples.xlsr10_mini.studies.common import Study, StudySettings, main
+from examples.xlsr10_mini.studies.common import Study, StudySettings, main, pretraining_accuracy
 from manifests.languages import cv_locale
 
 TITLE = "Unseen languages in miniature"
@@ -89,6 +89,8 @@ def run(s: UnseenSettings, report: Callable[[str], None]) -> Dict:
         tables.append(dict(results.collect(per, s.unseen), seed=seed))
     table = results.aggregate(tables, s.train_seeds)
     table["per_seed"] = tables
+    table["pretraining"] = pretraining_accuracy(
+        {"xlsr10": study.base, **{f"mono_{lang}": s for lang in s.unseen}}, s.train_seeds)
     table["xlsr10_langs"] = study.base.langs
     text = (f"XLSR-10 pretrained on {', '.join(study.base.langs)}; fine-tuned and tested on "
             f"{', '.join(s.unseen)}, which it never heard.\n\n" + results.markdown(table))
