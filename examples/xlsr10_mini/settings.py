@@ -18,7 +18,7 @@ class Settings:
     prog: ClassVar[str] = "python -m examples.xlsr10_mini"
     description: ClassVar[str] = (
         "XLSR-10 in miniature: XLSR-10 vs monolingual vs no pretraining, PER on low-resource "
-        "languages. Every option can also be set by the environment variable named in its help.")
+        "languages.")
     env_prefix: ClassVar[str] = "XLSR_DEMO_"
 
     out: str = "runs/xlsr10_mini"
@@ -178,7 +178,9 @@ def build_parser(preset: str = "default", add_help: bool = True,
                  cls: type = Settings) -> argparse.ArgumentParser:
     """Options of ``cls`` (Settings or a subclass): its class attributes ``prog``,
     ``description``, ``env_prefix``, ``presets()`` and ``option_help()`` say how they are shown."""
-    p = argparse.ArgumentParser(add_help=add_help, prog=cls.prog, description=cls.description)
+    p = argparse.ArgumentParser(
+        add_help=add_help, prog=cls.prog, description=cls.description + " Every option can also "
+        "be set by the environment variable named in its help.")
     presets = cls.presets()
     for f in fields(cls):
         flag = "--" + ("low-resource-langs" if f.name == "low_langs" else f.name.replace("_", "-"))

@@ -28,8 +28,7 @@ class AlphaSettings(StudySettings):
     study = "alpha"
     prog = "python -m examples.xlsr10_mini.studies.alpha"
     description = ("Language sampling in miniature: XLSR-10 pretrained with several exponents "
-                   "alpha, PER on low- and high-resource languages. Every option can also be "
-                   "set by the environment variable named in its help.")
+                   "alpha, PER on low- and high-resource languages.")
 
     out: str = "runs/study_alpha"
     alphas: str = "0,0.5,1"

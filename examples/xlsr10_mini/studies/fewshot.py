@@ -38,8 +38,7 @@ class FewshotSettings(StudySettings):
     study = "fewshot"
     prog = "python -m examples.xlsr10_mini.studies.fewshot"
     description = ("Few-shot labels in miniature: XLSR-10 vs a model pretrained on one "
-                   "high-resource language vs no pretraining, with three amounts of labels. "
-                   "Every option can also be set by the environment variable named in its help.")
+                   "high-resource language vs no pretraining, with three amounts of labels.")
 
     out: str = "runs/study_fewshot"
     single_lang: str = "fr"

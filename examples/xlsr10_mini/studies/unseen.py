@@ -30,8 +30,7 @@ class UnseenSettings(StudySettings):
     study = "unseen"
     prog = "python -m examples.xlsr10_mini.studies.unseen"
     description = ("Transfer to unseen languages in miniature: XLSR-10 vs a monolingual model "
-                   "vs no pretraining, fine-tuned and tested on languages outside the ten. "
-                   "Every option can also be set by the environment variable named in its help.")
+                   "vs no pretraining, fine-tuned and tested on languages outside the ten.")
 
     out: str = "runs/study_unseen"
     unseen_langs: str = "pt,fi,ka"
