@@ -71,7 +71,7 @@ def run(s: AlphaSettings, report: Callable[[str], None]) -> Dict:
             for seed in s.train_seeds for a in s.alpha_values for lang in s.low + s.high]
     study.pretrain([pretrain.pretrain_job(base, names[a], seed)
                     for seed in s.train_seeds for a in s.alpha_values])
-    pers = study.finetune(runs)
+    pers = study.train(runs)
     tables = [seed_table(s, base, names, pers[seed], seed) for seed in s.train_seeds]
     table = {"langs": s.low + s.high, "low": s.low, "high": s.high, "seeds": s.train_seeds,
              "rows": {name: {"alpha": a, **results.aggregate_row([t["rows"][name]

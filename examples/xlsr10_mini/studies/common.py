@@ -66,18 +66,19 @@ class Study:
                                                                  "pretrain", "finetune",
                                                                  "decode")})
 
-    def pretrain(self, demo_jobs: Sequence[Job], own_jobs: Sequence[Job] = ()) -> None:
-        """The demo's corpus and its pretraining runs, then the study's own pretraining."""
+    def pretrain(self, demo_jobs: Sequence[Job]) -> None:
+        """The demo's corpus and the pretraining runs on it, in the demo's folder."""
         corpus.prepare(self.base, self.demo)
         self.demo.run_jobs("pretrain", list(demo_jobs))
-        if own_jobs:
-            self.own.run_jobs("pretrain", list(own_jobs))
 
-    def finetune(self, runs: Sequence[FineTuning]) -> Dict[int, Dict[str, Dict]]:
-        """Fine-tune and decode ``runs`` in the study's folder -> ``{seed: {run.key: PER}}``."""
+    def train(self, runs: Sequence[FineTuning],
+              own_pretraining: Sequence[Job] = ()) -> Dict[int, Dict[str, Dict]]:
+        """The study's own pretraining runs, then ``runs``' fine-tunings and decodings, in one
+        pool in the study's folder (each started once the run it needs is done) ->
+        ``{seed: {run.key: PER}}``."""
         runs = list(runs)
-        self.own.run_jobs("finetune", finetune.finetune_jobs(self.s, runs))
-        self.own.run_jobs("decode", finetune.decode_jobs(self.s, runs))
+        self.own.run_jobs("finetune", list(own_pretraining) + finetune.finetune_jobs(self.s, runs)
+                          + finetune.decode_jobs(self.s, runs))
         return {seed: finetune.read_pers(self.s, [r for r in runs if r.seed == seed])
                 for seed in self.s.train_seeds}
 

@@ -101,7 +101,7 @@ def run(s: FewshotSettings, report: Callable[[str], None]) -> Dict:
     study.pretrain([pretrain.pretrain_job(base, model, seed)
                     for seed in s.train_seeds for model in models])
     study.own.run_jobs("manifests", [manifests])
-    pers = study.finetune(runs)
+    pers = study.train(runs)
     tables = [seed_table(s, models, pers[seed], seed) for seed in s.train_seeds]
     names = row_names(s, models)
     table = {"langs": s.low, "minutes": s.minutes, "subsets": [subset(m) for m in s.minutes],

@@ -52,6 +52,10 @@ class UnseenSettings(StudySettings):
     def speakers(self) -> dict:
         return {cv_locale(lang): self.speakers_low for lang in self.unseen}
 
+    def voice_shifts(self) -> dict:
+        """The demo's low-resource tier's (``--low-voice-shift``)."""
+        return {locale: self.low_voice_shift for locale in self.clips()}
+
     def check(self) -> None:
         super().check()
         seen = sorted(set(self.unseen) & set(self.langs))
@@ -78,8 +82,8 @@ def run(s: UnseenSettings, report: Callable[[str], None]) -> Dict:
     study = Study(s, report)
     plans = [plan(s, study, seed) for seed in s.train_seeds]
     corpus.prepare(s, study.own)  # the unseen languages' own corpus and manifests
-    study.pretrain([j for p in plans for j in p[0]], [j for p in plans for j in p[1]])
-    pers = study.finetune([r for p in plans for r in p[2]])
+    study.pretrain([j for p in plans for j in p[0]])
+    pers = study.train([r for p in plans for r in p[2]], [j for p in plans for j in p[1]])
     tables = []
     for (_, _, runs), seed in zip(plans, s.train_seeds):
         per = {}
