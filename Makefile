@@ -1,10 +1,10 @@
-# `make demo` runs the main job, `make test` the tests; both install first (idempotent).
+# `make demo` runs the main job, `make study-unseen` (-alpha, -fewshot) the studies on it, `make test` the tests; all install first (idempotent).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-deps test demo bench clean
+.PHONY: install system-deps test demo study-unseen study-alpha study-fewshot bench clean
 
 install: system-deps $(STAMP)
 
@@ -34,3 +34,7 @@ demo: install
 
 clean:
 	rm -rf $(VENV) runs
+
+# The studies (examples/xlsr10_mini/studies): options in STUDY_ARGS, e.g. STUDY_ARGS="--seeds 1".
+study-unseen study-alpha study-fewshot: install
+	$(PY) -m examples.xlsr10_mini.studies.$(@:study-%=%) $(STUDY_ARGS)

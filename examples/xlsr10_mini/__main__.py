@@ -5,12 +5,7 @@ import sys
 
 from examples.xlsr10_mini import pipeline, results
 from examples.xlsr10_mini.settings import parse
-from examples.xlsr10_mini.stages import StageFailed
-
-
-def _shown(path: str) -> str:
-    rel = os.path.relpath(path)
-    return path if rel.startswith("..") else rel
+from examples.xlsr10_mini.stages import StageFailed, shown_path
 
 
 def main(argv=None) -> int:
@@ -32,7 +27,7 @@ def main(argv=None) -> int:
     print("\nPhone error rate (%) on the test sets:\n")
     print(results.markdown(table))
     files = dict(table["files"], **{k: v for k, v in table["units"].items()})
-    print("Written:\n" + "\n".join(f"  {_shown(p)}" for p in files.values()))
+    print("Written:\n" + "\n".join(f"  {shown_path(p)}" for p in files.values()))
     print(f"(units.png / usage.png: which codewords of XLSR-10's shared quantizer each language "
           f"uses; wall time of this run {table['seconds']['this_run']:.0f} s)")
     return 0

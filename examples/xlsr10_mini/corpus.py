@@ -9,11 +9,12 @@ few-shot subset the fine-tuning uses.
 import logging
 import os
 import sys
-from typing import Dict
+from typing import Dict, Optional, Sequence
 
 from examples.xlsr10_mini.settings import Settings
 from examples.xlsr10_mini.stages import Job, Runner
 from manifests.fewshot import fewshot_name
+from manifests.languages import cv_locale
 
 logger = logging.getLogger(__name__)
 
@@ -59,15 +60,24 @@ def make_release(s: Settings, runner: Runner) -> None:
                              f"{counts['validated_only']} validated only) [{k}/{len(sizes)}]")
 
 
-def manifest_job(s: Settings) -> Job:
+def manifest_job(s: Settings, dest: Optional[str] = None, langs: Sequence[str] = (),
+                 minutes: Sequence[float] = (), name: str = "manifests") -> Job:
     """manifests/commonvoice.py on the release: train on every validated clip outside dev and
-    test (the paper's pretraining data), phoneme labels, a few-shot subset if asked for."""
+    test (the paper's pretraining data), phoneme labels, a few-shot subset if asked for.
+
+    By default all of ``s``'s release into ``data_dir(s)`` with ``--finetune-minutes``' subset;
+    a study writes ``langs`` of it into ``dest`` with the nested subsets of ``minutes``."""
+    minutes = list(minutes) or ([s.finetune_minutes] if s.finetune_minutes else [])
     command = [sys.executable, os.path.join(ROOT, "manifests", "commonvoice.py"),
-               "--root", release_dir(s), "--dest", data_dir(s), "--use-validated",
+               "--root", release_dir(s), "--dest", dest or data_dir(s), "--use-validated",
                "--workers", str(s.workers), "--seed", str(s.seed), "--phonemes"]
-    if s.finetune_minutes:
-        command += ["--fewshot-hours", repr(s.finetune_minutes / 60)]
-    return Job("manifests", command, "manifests", data_params(s))
+    if langs:
+        command += ["--langs", ",".join(cv_locale(lang) for lang in langs)]
+    if minutes:
+        command += ["--fewshot-hours", ",".join(repr(m / 60) for m in minutes)]
+    params = data_params(s) if dest is None else {
+        "corpus": corpus_params(s), "langs": list(langs), "fewshot_minutes": minutes}
+    return Job(name, command, name, params, clean=[dest] if dest else [])
 
 
 def prepare(s: Settings, runner: Runner) -> None:

@@ -3,10 +3,13 @@
 labels, then ``fairseq-generate --scoring per`` on that language's test set.
 
 Each monolingual model is fine-tuned on its own language only (the paper's XLSR-Monolingual);
-XLSR-10 and the no-pretraining baseline on every low-resource language.
+XLSR-10 and the no-pretraining baseline on every low-resource language. A ``FineTuning`` names
+one such run; the studies (``examples/xlsr10_mini/studies``) build their own, on other data or
+subsets, from pretraining runs kept in the demo's folder.
 """
 import os
 import re
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
 from examples.xlsr10_mini.corpus import ROOT, data_dir, finetune_subset
@@ -20,6 +23,32 @@ _PER = re.compile(r"^Generate (\S+) with beam=\d+: PER: ([\d.]+) \((\d+) errors 
                   r"reference units", re.M)
 
 
+@dataclass
+class FineTuning:
+    """One fine-tuning run: the pretraining run ``model`` of ``source`` (its folder, data and
+    settings) fine-tuned on ``lang``'s ``subset`` of the DATA folder ``data`` with ``seed``.
+    ``data_params`` (what made ``data`` when it is not ``source``'s) and ``tag`` (told apart
+    from other runs of one model and language) go into the marker and the run's name."""
+    model: str
+    lang: str
+    seed: int
+    source: Settings
+    data: str
+    subset: str
+    data_params: Optional[Dict] = None
+    tag: str = ""
+
+    @property
+    def key(self) -> str:
+        """``<model>_<lang>[_<tag>]``: the run's folder and, with the seed, its logs."""
+        return "_".join(part for part in (self.model, self.lang, self.tag) if part)
+
+
+def demo_run(s: Settings, model: str, lang: str, seed: int) -> FineTuning:
+    """The demo's fine-tuning of ``model`` on ``lang``: its own data, ``--finetune-minutes``."""
+    return FineTuning(model, lang, seed, s, data_dir(s), finetune_subset(s))
+
+
 def pairs(s: Settings) -> List[Tuple[str, str]]:
     """(model, language) pairs to fine-tune and test."""
     out = []
@@ -29,69 +58,81 @@ def pairs(s: Settings) -> List[Tuple[str, str]]:
     return out
 
 
-def run_dir(s: Settings, model: str, lang: str, seed: int) -> str:
-    return os.path.abspath(os.path.join(s.out, f"seed{seed}", "finetune", f"{model}_{lang}"))
+def demo_runs(s: Settings, seed: int) -> List[FineTuning]:
+    return [demo_run(s, model, lang, seed) for model, lang in pairs(s)]
 
 
-def finetune_job(s: Settings, model: str, lang: str, seed: int) -> Job:
-    folder = run_dir(s, model, lang, seed)
+def run_dir(s: Settings, run: FineTuning) -> str:
+    return os.path.abspath(os.path.join(s.out, f"seed{run.seed}", "finetune", run.key))
+
+
+def finetune_job(s: Settings, run: FineTuning) -> Job:
+    """``run`` as a fairseq-hydra-train job under ``s.out``."""
+    folder = run_dir(s, run)
     overrides = {
-        "common.user_dir": USER_DIR, "task.data": data_dir(s), "task.langs": f"[{lang}]",
-        "task.labels": "phn", "model.w2v_path": checkpoint(s, model, seed),
+        "common.user_dir": USER_DIR, "task.data": run.data, "task.langs": f"[{run.lang}]",
+        "task.labels": "phn", "model.w2v_path": checkpoint(run.source, run.model, run.seed),
         "checkpoint.save_dir": os.path.join(folder, "checkpoints"),
-        "hydra.run.dir": os.path.join(folder, "hydra"), "common.seed": str(seed),
+        "hydra.run.dir": os.path.join(folder, "hydra"), "common.seed": str(run.seed),
         "optimization.max_update": str(s.finetune_updates),
         "common.log_interval": str(max(1, s.finetune_updates // 10)),
-        "dataset.train_subset": finetune_subset(s), "dataset.valid_subset": "valid",
+        "dataset.train_subset": run.subset, "dataset.valid_subset": "valid",
         "optimization.lr": f"[{s.finetune_lr}]",
     }
     command = [fairseq_tool("fairseq-hydra-train"), "--config-dir", CONFIG_DIR,
                "--config-name", s.finetune_config] + [f"{k}={v}" for k, v in overrides.items()]
-    params = {"pretrained": pretrain_job(s, model, seed).params, "updates": s.finetune_updates,
-              "lang": lang, "lr": s.finetune_lr, "subset": finetune_subset(s),
-              "config": config_fingerprint(ROOT, CONFIG_DIR, s.finetune_config)}
-    name = f"finetune_{model}_{lang}_s{seed}"
+    params = {"pretrained": pretrain_job(run.source, run.model, run.seed).params,
+              "updates": s.finetune_updates, "lang": run.lang, "lr": s.finetune_lr,
+              "subset": run.subset, "config": config_fingerprint(ROOT, CONFIG_DIR,
+                                                                 s.finetune_config)}
+    if run.data_params is not None:
+        params["data"] = run.data_params
+    # It starts once its pretraining completed; one kept in another folder (a study's model
+    # from the demo's folder) is run to completion by that folder's runner first.
+    same_folder = os.path.abspath(run.source.out) == os.path.abspath(s.out)
+    needs = [pretrain_job(run.source, run.model, run.seed).marker] if same_folder else []
+    name = f"finetune_{run.key}_s{run.seed}"
     return Job(name, command, name, params, total=s.finetune_updates, cwd=folder, clean=[folder],
-               stage="finetune", needs=[pretrain_job(s, model, seed).marker])
+               stage="finetune", needs=needs)
 
 
-def finetuned_checkpoint(s: Settings, model: str, lang: str, seed: int) -> str:
+def finetuned_checkpoint(s: Settings, run: FineTuning) -> str:
     """The checkpoint with the best validation PER (``checkpoint.best_checkpoint_metric=uer``)."""
-    return os.path.join(run_dir(s, model, lang, seed), "checkpoints", "checkpoint_best.pt")
+    return os.path.join(run_dir(s, run), "checkpoints", "checkpoint_best.pt")
 
 
-def decode_job(s: Settings, model: str, lang: str, seed: int) -> Job:
-    folder = os.path.join(run_dir(s, model, lang, seed), "decode")
-    command = [fairseq_tool("fairseq-generate"), data_dir(s), "--user-dir", USER_DIR,
-               "--task", "xlsr_finetuning", "--labels", "phn", "--langs", repr([lang]),
-               "--path", finetuned_checkpoint(s, model, lang, seed), "--gen-subset",
-               f"test_{lang}", "--scoring", "per", "--results-path", folder]
-    params = finetune_job(s, model, lang, seed).params
-    name = f"decode_{model}_{lang}_s{seed}"
-    return Job(name, command, name, params, cwd=folder, clean=[folder], stage="decode",
-               needs=[finetune_job(s, model, lang, seed).marker])
+def decode_job(s: Settings, run: FineTuning) -> Job:
+    folder = os.path.join(run_dir(s, run), "decode")
+    command = [fairseq_tool("fairseq-generate"), run.data, "--user-dir", USER_DIR,
+               "--task", "xlsr_finetuning", "--labels", "phn", "--langs", repr([run.lang]),
+               "--path", finetuned_checkpoint(s, run), "--gen-subset",
+               f"test_{run.lang}", "--scoring", "per", "--results-path", folder]
+    finetuning = finetune_job(s, run)
+    name = f"decode_{run.key}_s{run.seed}"
+    return Job(name, command, name, finetuning.params, cwd=folder, clean=[folder],
+               stage="decode", needs=[finetuning.marker])
 
 
-def finetune_jobs(s: Settings, seed: int) -> List[Job]:
-    return [finetune_job(s, model, lang, seed) for model, lang in pairs(s)]
+def finetune_jobs(s: Settings, runs: List[FineTuning]) -> List[Job]:
+    return [finetune_job(s, run) for run in runs]
 
 
-def decode_jobs(s: Settings, seed: int) -> List[Job]:
-    return [decode_job(s, model, lang, seed) for model, lang in pairs(s)]
+def decode_jobs(s: Settings, runs: List[FineTuning]) -> List[Job]:
+    return [decode_job(s, run) for run in runs]
 
 
-def per_curve(s: Settings, model: str, lang: str, seed: int) -> List[Dict[str, float]]:
+def per_curve(s: Settings, run: FineTuning) -> List[Dict[str, float]]:
     """Validation PER (fairseq's ``uer``) against fine-tuning updates, from the run's log."""
-    return read_validations(os.path.join(s.out, "logs", f"finetune_{model}_{lang}_s{seed}.log"),
+    return read_validations(os.path.join(s.out, "logs", f"finetune_{run.key}_s{run.seed}.log"),
                             "uer")
 
 
-def read_per(s: Settings, model: str, lang: str, seed: int) -> Optional[Dict]:
+def read_per(s: Settings, run: FineTuning) -> Optional[Dict]:
     """PER of a finished decode: ``{"per", "errors", "units"}`` from fairseq-generate's output."""
-    folder = os.path.join(run_dir(s, model, lang, seed), "decode")
+    folder = os.path.join(run_dir(s, run), "decode")
     texts = []
-    for path in (os.path.join(folder, f"generate-test_{lang}.txt"),
-                 os.path.join(s.out, "logs", f"decode_{model}_{lang}_s{seed}.log")):
+    for path in (os.path.join(folder, f"generate-test_{run.lang}.txt"),
+                 os.path.join(s.out, "logs", f"decode_{run.key}_s{run.seed}.log")):
         if os.path.exists(path):
             with open(path, encoding="utf-8", errors="replace") as f:
                 texts.append(f.read())
@@ -101,3 +142,13 @@ def read_per(s: Settings, model: str, lang: str, seed: int) -> Optional[Dict]:
             _, per, errors, units = found[-1]
             return {"per": float(per), "errors": int(errors), "units": int(units)}
     return None
+
+
+def read_pers(s: Settings, runs: List[FineTuning]) -> Dict[str, Dict]:
+    """``{run.key: PER}`` of finished decodes; an error lists the runs without one."""
+    per = {run.key: read_per(s, run) for run in runs}
+    missing = sorted(key for key, value in per.items() if value is None)
+    if missing:
+        raise RuntimeError(f"no PER found in the decoding output of {missing}; see "
+                           f"{os.path.join(s.out, 'logs')}")
+    return per

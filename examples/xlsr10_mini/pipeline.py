@@ -40,28 +40,26 @@ def run(s: Settings, report: Callable[[str], None] = logger.info) -> Dict:
 
 def training_jobs(s: Settings, seed: int) -> List[Job]:
     """Stages 3-5 of one seed: pretrainings first, then each fine-tuning and its decoding."""
-    return (pretrain.pretrain_jobs(s, seed) + finetune.finetune_jobs(s, seed)
-            + finetune.decode_jobs(s, seed))
+    runs = finetune.demo_runs(s, seed)
+    return (pretrain.pretrain_jobs(s, seed) + finetune.finetune_jobs(s, runs)
+            + finetune.decode_jobs(s, runs))
 
 
 def seed_table(s: Settings, seed: int) -> Dict:
     """One seed's table (results.collect) with each pretrained model's last validation
     accuracy under ``pretraining``."""
+    runs = finetune.demo_runs(s, seed)
+    found = finetune.read_pers(s, runs)
     per = {}
-    for model, lang in finetune.pairs(s):
-        per.setdefault(model, {})[lang] = finetune.read_per(s, model, lang, seed)
-    missing = [f"{m}/{lang}" for m, by in per.items() for lang, v in by.items() if v is None]
-    if missing:
-        raise RuntimeError(f"no PER found in the decoding output of {missing} (seed {seed}); "
-                           f"see {os.path.join(s.out, 'logs')}")
+    for run in runs:
+        per.setdefault(run.model, {})[run.lang] = found[run.key]
     table = results.collect(per, s.low)
     table["seed"] = seed
     pretrained = [name for name in pretrain.model_names(s) if name != "none"]
     table["pretraining"] = {name: pretrain.read_accuracy(s, name, seed) for name in pretrained}
     table["curves"] = {
         "accuracy": {name: pretrain.accuracy_curve(s, name, seed) for name in pretrained},
-        "valid_per": {f"{model}_{lang}": finetune.per_curve(s, model, lang, seed)
-                      for model, lang in finetune.pairs(s)}}
+        "valid_per": {run.key: finetune.per_curve(s, run) for run in runs}}
     return table
 
 

@@ -4,6 +4,7 @@
 Three kinds of models of the same architecture:
 
 - ``xlsr10``: all ten languages, language sampling with exponent alpha (0.5, the paper's);
+  ``xlsr10_alpha<a>`` the same with exponent ``a`` (the language sampling study);
 - ``mono_<lang>``: one language alone (XLSR-Monolingual), as many updates;
 - ``none``: no pretraining. fairseq's own initialization saved in fairseq's own checkpoint
   format by a run of one update at learning rate 0 (Adam with lr 0 and weight decay scaled by
@@ -11,6 +12,7 @@ Three kinds of models of the same architecture:
   means no limit), and a checkpoint written by hand would duplicate what the trainer stores.
 """
 import os
+import re
 from typing import Dict, List
 
 from examples.xlsr10_mini.corpus import ROOT, data_dir, data_params
@@ -20,6 +22,8 @@ from examples.xlsr10_mini.stages import Job, config_fingerprint, fairseq_tool, r
 USER_DIR = os.path.join(ROOT, "xlsr_plugin")
 CONFIG_DIR = os.path.join(ROOT, "config", "pretraining")
 ACCURACY = r"accuracy(_[a-z]+)?"  # contrastive accuracy, overall and per language
+# xlsr_plugin's MultilingualDataset logs each epoch's sampling plan, one line per language.
+_PLAN = re.compile(r"epoch 1 language (\S+): ([\d.]+) hours, (\d+) utterances, p=([\d.]+)")
 
 
 def model_names(s: Settings) -> List[str]:
@@ -38,13 +42,23 @@ def job_name(name: str, seed: int) -> str:
     return f"pretrain_{name}_s{seed}"
 
 
+def xlsr10_name(s: Settings, alpha: float) -> str:
+    """XLSR-10's run at sampling exponent ``alpha``: the demo's own ``xlsr10`` at ``s.alpha``,
+    else ``xlsr10_alpha<alpha>`` (same data, updates and seed)."""
+    return "xlsr10" if alpha == s.alpha else f"{_ALPHA_PREFIX}{alpha:g}"
+
+
+_ALPHA_PREFIX = "xlsr10_alpha"
+
+
 def _overrides(s: Settings, name: str) -> Dict[str, str]:
     """Hydra overrides of each model on top of xlsr_mini."""
     if name == "none":
         return {"++task.langs": f"[{','.join(s.langs)}]", "optimization.max_update": "1",
                 "optimization.lr": "[0.0]"}
-    langs = s.langs if name == "xlsr10" else [name.split("_", 1)[1]]
-    return {"++task.langs": f"[{','.join(langs)}]", "++task.sampling_alpha": repr(s.alpha),
+    langs = s.langs if name.startswith("xlsr10") else [name.split("_", 1)[1]]
+    alpha = float(name[len(_ALPHA_PREFIX):]) if name.startswith(_ALPHA_PREFIX) else s.alpha
+    return {"++task.langs": f"[{','.join(langs)}]", "++task.sampling_alpha": repr(alpha),
             "optimization.max_update": str(s.pretrain_updates),
             "common.log_interval": str(max(1, s.pretrain_updates // 20))}
 
@@ -79,3 +93,15 @@ def read_accuracy(s: Settings, name: str, seed: int) -> Dict[str, float]:
     run never validated)."""
     curve = accuracy_curve(s, name, seed)
     return {k: v for k, v in curve[-1].items() if k != "num_updates"} if curve else {}
+
+
+def read_sampling_plan(s: Settings, name: str, seed: int) -> Dict[str, Dict[str, float]]:
+    """The first epoch's language sampling plan the run logged: ``{lang: {"hours",
+    "utterances", "p"}}`` (empty for a run of one language, which is not resampled)."""
+    path = os.path.join(s.out, "logs", job_name(name, seed) + ".log")
+    if not os.path.exists(path):
+        return {}
+    with open(path, encoding="utf-8", errors="replace") as f:
+        found = _PLAN.findall(f.read())
+    return {lang: {"hours": float(h), "utterances": int(n), "p": float(p)}
+            for lang, h, n, p in found}

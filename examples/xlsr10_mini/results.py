@@ -7,8 +7,9 @@ study): every figure becomes a mean with its standard deviation and its per-seed
 import json
 import math
 import os
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+TITLE = "XLSR-10 in miniature"
 ROWS = (("mono", "XLSR-Monolingual"), ("xlsr10", "XLSR-10"), ("none", "No pretraining"))
 BASELINES = (("mono", "monolingual pretraining"), ("none", "no pretraining"))
 
@@ -58,6 +59,21 @@ def _reduction(ours: Dict[str, float], base: Dict[str, float]) -> Optional[Dict]
             "percent": round(100 * (b - a) / b, 1) if b else None}
 
 
+def aggregate_row(per_seed: Sequence[Dict]) -> Dict:
+    """One row of several seeds' tables (each ``{"per": {column: PER}, "avg": PER or None}``)
+    -> ``per`` (means), ``std`` and ``per_seed`` for every column of the first, and ``avg``,
+    ``avg_std``, ``avg_per_seed`` over the seeds that have an average."""
+    row = {"per": {}, "std": {}, "per_seed": {}}
+    for column in per_seed[0]["per"]:
+        values = [seed["per"][column] for seed in per_seed]
+        row["per"][column], row["std"][column] = mean_std(values)
+        row["per_seed"][column] = values
+    avgs = [seed["avg"] for seed in per_seed if seed.get("avg") is not None]
+    row["avg"], row["avg_std"] = mean_std(avgs) if avgs else (None, None)
+    row["avg_per_seed"] = avgs
+    return row
+
+
 def aggregate(tables: Sequence[Dict], seeds: Sequence[int]) -> Dict:
     """Tables of several seeds -> one table of means, with ``std`` (standard deviation over
     the seeds) and ``per_seed`` beside every figure; ``order`` says in how many seeds XLSR-10
@@ -66,16 +82,8 @@ def aggregate(tables: Sequence[Dict], seeds: Sequence[int]) -> Dict:
     out = {"langs": first["langs"], "seeds": list(seeds), "rows": {},
            "relative_reduction": {}, "order": {}}
     for key, name in ROWS:
-        row = {"name": name, "langs": first["rows"][key]["langs"], "per": {}, "std": {},
-               "per_seed": {}}
-        for lang in row["langs"]:
-            values = [t["rows"][key]["per"][lang] for t in tables]
-            row["per"][lang], row["std"][lang] = mean_std(values)
-            row["per_seed"][lang] = values
-        avgs = [t["rows"][key]["avg"] for t in tables if t["rows"][key]["avg"] is not None]
-        row["avg"], row["avg_std"] = mean_std(avgs) if avgs else (None, None)
-        row["avg_per_seed"] = avgs
-        out["rows"][key] = row
+        out["rows"][key] = {"name": name, "langs": first["rows"][key]["langs"],
+                            **aggregate_row([t["rows"][key] for t in tables])}
     for base, _ in BASELINES:
         reds = [t["relative_reduction"][base] for t in tables]
         if not all(reds):
@@ -93,7 +101,8 @@ def aggregate(tables: Sequence[Dict], seeds: Sequence[int]) -> Dict:
     return out
 
 
-def _fmt(value: Optional[float], std: Optional[float] = None) -> str:
+def fmt(value: Optional[float], std: Optional[float] = None) -> str:
+    """``12.3`` or ``12.3 ± 1.2`` (mean ± std over seeds); ``-`` for no value."""
     if value is None:
         return "-"
     return f"{value:.1f}" if not std else f"{value:.1f} ± {std:.1f}"
@@ -103,21 +112,18 @@ def markdown(table: Dict) -> str:
     """The table (mean ± std when there are several seeds) and XLSR-10's gains, each on the
     languages both rows have."""
     langs = table["langs"]
-    lines = ["| model | " + " | ".join(langs) + " | avg | avg over |",
-             "| --- |" + " ---: |" * (len(langs) + 1) + " --- |"]
+    rows = []
     for key, _ in ROWS:
         row = table["rows"][key]
-        std = row.get("std", {})
-        cells = [_fmt(row["per"].get(lang), std.get(lang)) for lang in langs]
-        cells += [_fmt(row["avg"], row.get("avg_std")), ", ".join(row["langs"]) or "-"]
-        lines.append(f"| {row['name']} | " + " | ".join(cells) + " |")
-    lines.append("")
+        rows.append((row["name"], row_cells(row, langs + ["avg"]) + [
+            ", ".join(row["langs"]) or "-"]))
+    lines = grid("model", langs + ["avg"], ["avg over"], rows) + [""]
     for base, name in BASELINES:
         red = table["relative_reduction"][base]
         if red and red["percent"] is not None:
             line = (f"XLSR-10 vs {name} ({', '.join(red['langs'])}): average PER "
-                    f"{_fmt(red['baseline'], red.get('baseline_std'))} -> "
-                    f"{_fmt(red['xlsr10'], red.get('xlsr10_std'))}, relative reduction "
+                    f"{fmt(red['baseline'], red.get('baseline_std'))} -> "
+                    f"{fmt(red['xlsr10'], red.get('xlsr10_std'))}, relative reduction "
                     f"{red['percent']:+.1f}%")
             order = table.get("order", {}).get(base)
             if order and order["seeds"] > 1:
@@ -132,6 +138,22 @@ def markdown(table: Dict) -> str:
         lines.append(f"XLSR-10 pretraining, validation contrastive accuracy "
                      f"{_fmt_acc(accuracy, 'accuracy')} (per language: {per_lang})")
     return "\n".join(lines) + "\n"
+
+
+def row_cells(row: Dict, columns: Sequence[str]) -> List[str]:
+    """A table row's ``mean ± std`` cells; the column ``avg`` is the row's average."""
+    std = row.get("std", {})
+    return [fmt(row["avg"], row.get("avg_std")) if col == "avg" else
+            fmt(row["per"].get(col), std.get(col)) for col in columns]
+
+
+def grid(head: str, numeric: Sequence[str], text: Sequence[str],
+         rows: Sequence[Tuple[str, List[str]]]) -> List[str]:
+    """Markdown table lines: ``head`` over the row names, ``numeric`` columns right-aligned,
+    then ``text`` columns; ``rows`` are (name, cells)."""
+    lines = [f"| {head} | " + " | ".join(list(numeric) + list(text)) + " |",
+             "| --- |" + " ---: |" * len(numeric) + " --- |" * len(text)]
+    return lines + [f"| {name} | " + " | ".join(cells) + " |" for name, cells in rows]
 
 
 def _fmt_acc(stats: Dict, key: str) -> str:
@@ -154,16 +176,34 @@ def pretraining_accuracy(by_seed: Sequence[Dict[str, Dict[str, float]]]) -> Dict
     return out
 
 
-def plot(table: Dict, path: str) -> None:
-    """Bars per language and the average, with the seeds' standard deviation as error bars; a
-    row's average is drawn only when it covers every language (like for like)."""
+def figure(width: float):
+    """A matplotlib figure (Agg, no display) and its axes, 4 inches high."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt.subplots(figsize=(width, 4.0))
+
+
+def save(fig, ax, title: str, seeds: int, path: str) -> None:
+    """PER axis, ``title`` (with the seeds' mean ± std), legend; write ``path`` and close."""
+    import matplotlib.pyplot as plt
+
+    ax.set_ylabel("phone error rate (%)")
+    ax.set_title(f"{title}: test PER (lower is better)"
+                 + (f", mean ± std over {seeds} seeds" if seeds > 1 else ""), fontsize=10)
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot(table: Dict, path: str, title: str = TITLE) -> None:
+    """Bars per language and the average, with the seeds' standard deviation as error bars; a
+    row's average is drawn only when it covers every language (like for like)."""
     groups = table["langs"] + ["avg"]
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.6 * len(groups) + 2), 4.0))
+    fig, ax = figure(max(6.0, 1.6 * len(groups) + 2))
     width = 0.8 / len(ROWS)
     for i, (key, _) in enumerate(ROWS):
         row = table["rows"][key]
@@ -180,24 +220,37 @@ def plot(table: Dict, path: str) -> None:
                       yerr=[e for _, _, e in values], capsize=3)
         ax.bar_label(bars, fmt="%.1f", fontsize=7)
     ax.set_xticks(range(len(groups)), groups)
-    ax.set_ylabel("phone error rate (%)")
-    seeds = len(table.get("seeds", [1]))
-    ax.set_title("XLSR-10 in miniature: test PER (lower is better)"
-                 + (f", mean ± std over {seeds} seeds" if seeds > 1 else ""), fontsize=10)
-    ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, ax, title, len(table.get("seeds", [1])), path)
 
 
-def write(table: Dict, extra: Dict, out_dir: str) -> Dict[str, str]:
-    """results.md, results.json, results.png in ``out_dir``; returns their paths."""
+def plot_lines(path: str, xs: Sequence[float], series: Dict[str, Tuple[List, List]],
+               xlabel: str, title: str, seeds: int, log_x: bool = False,
+               dashed: Sequence[str] = ()) -> None:
+    """One line per ``series`` entry (label -> (means, stds) at ``xs``) with error bars; the
+    labels in ``dashed`` (averages) drawn dashed."""
+    fig, ax = figure(7.0)
+    for label, (means, stds) in series.items():
+        ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3, label=label,
+                    linestyle="--" if label in dashed else "-")
+    if log_x:
+        ax.set_xscale("log")
+        ax.minorticks_off()  # only the measured amounts are labelled
+    ax.set_xticks(list(xs), [f"{x:g}" for x in xs])
+    ax.set_xlabel(xlabel)
+    save(fig, ax, title, seeds, path)
+
+
+def write(table: Dict, extra: Dict, out_dir: str, title: str = TITLE,
+          text: Optional[str] = None, draw: Optional[Callable[[str], None]] = None
+          ) -> Dict[str, str]:
+    """results.md (``text``, default the demo's ``markdown``), results.json, results.png
+    (``draw(path)``, default the demo's bars) in ``out_dir``; returns their paths."""
     os.makedirs(out_dir, exist_ok=True)
     paths = {k: os.path.join(out_dir, f"results.{k}") for k in ("md", "json", "png")}
     with open(paths["md"], "w", encoding="utf-8") as f:
-        f.write("# XLSR-10 in miniature: phone error rate (%) on the test sets\n\n")
-        f.write(markdown(table))
+        f.write(f"# {title}: phone error rate (%) on the test sets\n\n")
+        f.write(markdown(table) if text is None else text)
     with open(paths["json"], "w", encoding="utf-8") as f:
         json.dump({**table, **extra}, f, indent=1)
-    plot(table, paths["png"])
+    (draw or (lambda path: plot(table, path, title)))(paths["png"])
     return paths

@@ -2,7 +2,7 @@
 import argparse
 import os
 from dataclasses import dataclass, fields
-from typing import List, Optional, Sequence
+from typing import ClassVar, Dict, List, Optional, Sequence
 
 from manifests.languages import cv_locale, lang_code
 
@@ -15,6 +15,12 @@ LOW = ("ky", "sv-SE", "tr")
 
 @dataclass
 class Settings:
+    prog: ClassVar[str] = "python -m examples.xlsr10_mini"
+    description: ClassVar[str] = (
+        "XLSR-10 in miniature: XLSR-10 vs monolingual vs no pretraining, PER on low-resource "
+        "languages.")
+    env_prefix: ClassVar[str] = "XLSR_DEMO_"
+
     out: str = "runs/xlsr10_mini"
     preset: str = "default"
     pretrain_config: str = "xlsr_mini"
@@ -46,11 +52,11 @@ class Settings:
 
     @property
     def low(self) -> List[str]:
-        return _split(self.low_langs)
+        return split(self.low_langs)
 
     @property
     def mono(self) -> List[str]:
-        return _split(self.mono_langs)
+        return split(self.mono_langs)
 
     @property
     def langs(self) -> List[str]:
@@ -84,6 +90,16 @@ class Settings:
         """Seeds of the pretraining and fine-tuning runs: ``seed``, ``seed + 1``, ..."""
         return list(range(self.seed, self.seed + self.seeds))
 
+    @classmethod
+    def presets(cls) -> Dict[str, tuple]:
+        """--preset NAME -> (what it is for, the options it changes)."""
+        return PRESETS
+
+    @classmethod
+    def option_help(cls) -> Dict[str, str]:
+        """Help of the options ``HELP`` does not describe (a subclass's own)."""
+        return {}
+
     def check(self) -> None:
         unknown = sorted(set(self.low + self.mono) - set(self.langs))
         if unknown:
@@ -106,7 +122,8 @@ PRESETS = {
 }
 
 
-def _split(value: str) -> List[str]:
+def split(value: str) -> List[str]:
+    """``"ky, sv,tr"`` -> ``["ky", "sv", "tr"]``."""
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
@@ -143,32 +160,44 @@ HELP = {
 }
 
 
-def env_name(name: str) -> str:
-    aliases = {"low_langs": "LOW_RESOURCE_LANGS"}
-    return "XLSR_DEMO_" + aliases.get(name, name.upper())
+ENV_ALIASES = {"low_langs": "XLSR_DEMO_LOW_RESOURCE_LANGS", "demo_out": "XLSR_DEMO_OUT"}
 
 
-def build_parser(preset: str = "default", add_help: bool = True) -> argparse.ArgumentParser:
+def env_name(name: str, prefix: str = "XLSR_DEMO_") -> str:
+    """The environment variable of an option. The demo's own options read ``XLSR_DEMO_*``
+    whatever ``prefix`` a subclass of Settings gives its new ones (one environment configures
+    the demo and the studies that reuse its runs alike), except ``out``, each program's own;
+    a study's ``demo_out`` is the demo's ``out``."""
+    if name in ENV_ALIASES:
+        return ENV_ALIASES[name]
+    shared = {f.name for f in fields(Settings)} - {"out"}
+    return ("XLSR_DEMO_" if name in shared else prefix) + name.upper()
+
+
+def build_parser(preset: str = "default", add_help: bool = True,
+                 cls: type = Settings) -> argparse.ArgumentParser:
+    """Options of ``cls`` (Settings or a subclass): its class attributes ``prog``,
+    ``description``, ``env_prefix``, ``presets()`` and ``option_help()`` say how they are shown."""
     p = argparse.ArgumentParser(
-        add_help=add_help,
-        prog="python -m examples.xlsr10_mini",
-        description="XLSR-10 in miniature: XLSR-10 vs monolingual vs no pretraining, PER on "
-                    "low-resource languages. Every option can also be set by the environment "
-                    "variable named in its help.")
-    for f in fields(Settings):
+        add_help=add_help, prog=cls.prog, description=cls.description + " Every option can also "
+        "be set by the environment variable named in its help.")
+    presets = cls.presets()
+    for f in fields(cls):
         flag = "--" + ("low-resource-langs" if f.name == "low_langs" else f.name.replace("_", "-"))
-        env = env_name(f.name)
-        default = PRESETS[preset][1].get(f.name, f.default)
+        env = env_name(f.name, cls.env_prefix)
+        default = presets[preset][1].get(f.name, f.default)
         default = f.type(os.environ[env]) if env in os.environ else default
+        text = cls.option_help().get(f.name) or HELP[f.name]
         p.add_argument(flag, dest=f.name, type=f.type, default=default,
-                       choices=sorted(PRESETS) if f.name == "preset" else None,
-                       help=f"{HELP[f.name]} (env {env}; default {default})")
+                       choices=sorted(presets) if f.name == "preset" else None,
+                       help=f"{text} (env {env}; default {default})")
     return p
 
 
-def parse(argv: Optional[Sequence[str]] = None) -> Settings:
+def parse(argv: Optional[Sequence[str]] = None, cls: type = Settings) -> Settings:
+    """Settings (an instance of ``cls``) from the command line, checked."""
     # The preset is read first: it supplies the defaults of the options parsed next.
-    known, _ = build_parser(add_help=False).parse_known_args(argv)
-    settings = Settings(**vars(build_parser(known.preset).parse_args(argv)))
+    known, _ = build_parser(add_help=False, cls=cls).parse_known_args(argv)
+    settings = cls(**vars(build_parser(known.preset, cls=cls).parse_args(argv)))
     settings.check()
     return settings

@@ -244,3 +244,9 @@ def config_fingerprint(root: str, config_dir: str, name: str) -> Dict[str, str]:
 def fairseq_tool(name: str) -> str:
     """The venv's own fairseq executable (``fairseq-hydra-train``, ``fairseq-generate``)."""
     return os.path.join(BIN, name)
+
+
+def shown_path(path: str) -> str:
+    """``path`` relative to the working folder when it is under it, else as given."""
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
