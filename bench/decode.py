@@ -87,6 +87,7 @@ def finetune_briefly(data, pretrained, work, model):
         os.path.join(os.path.dirname(sys.executable), "fairseq-hydra-train"),
         "--config-dir", os.path.join(ROOT, "config", "finetuning"), "--config-name", "ctc_tiny",
         f"common.user_dir={USER_DIR}", f"task.data={data}", "task.labels=ltr",
+        "checkpoint.best_checkpoint_metric=cer",  # ctc_tiny selects by per, which ltr does not log
         f"model.w2v_path={pretrained}", f"checkpoint.save_dir={work}/ckpt",
         f"hydra.run.dir={work}/hydra", "optimization.max_update=10", "optimization.max_epoch=1",
         "dataset.max_tokens=200000", "checkpoint.no_save_optimizer_state=true",
