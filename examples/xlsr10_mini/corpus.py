@@ -48,11 +48,11 @@ def make_release(s: Settings, runner: Runner) -> None:
     """Synthesize the release, one locale after the other, largest first."""
     from xlsr_plugin.synthetic import make_commonvoice_release
 
-    sizes, speakers = s.clips(), s.speakers()
+    sizes, speakers, shifts = s.clips(), s.speakers(), s.voice_shifts()
     for k, locale in enumerate(sorted(sizes, key=lambda loc: (-sizes[loc], loc)), 1):
         counts = make_commonvoice_release(release_dir(s), {locale: sizes[locale]},
                                           speakers_per_lang=speakers[locale],
-                                          voice_shift=s.voice_shifts()[locale],
+                                          voice_shift=shifts[locale],
                                           seed=s.seed)[locale]
         runner.say("corpus", f"{locale}: {sizes[locale]} clips, {speakers[locale]} voices "
                              f"({counts['train']} train, "

@@ -79,8 +79,8 @@ class Settings:
                 self.speakers_high if loc in HIGH else self.speakers_mid for loc in self.clips()}
 
     def voice_shifts(self) -> dict:
-        """Common Voice locale -> speaker_voices' shift: ``rich_voice_shift`` for the high and
-        mid tiers, 0 for the low-resource languages."""
+        """Common Voice locale -> speaker_voices' shift: ``low_voice_shift`` for the
+        low-resource languages, ``rich_voice_shift`` for the high and mid tiers."""
         low = {cv_locale(lang) for lang in self.low} | set(LOW)
         return {loc: self.low_voice_shift if loc in low else self.rich_voice_shift
                 for loc in self.clips()}

@@ -113,10 +113,13 @@ class Runner:
     def run_jobs(self, stage: str, jobs: Sequence[Job], threads: Optional[int] = None) -> None:
         """Run the jobs not yet completed, ``self.jobs`` at a time, each as soon as the jobs it
         ``needs`` have completed (so that a fine-tuning starts while other pretrainings run)."""
+        def stage_of(job: Job) -> str:
+            return job.stage or stage
+
         todo = [j for j in jobs if not self.done(j.marker, j.params)]
-        for name in sorted({j.stage or stage for j in jobs}):
-            of_stage = [j for j in jobs if (j.stage or stage) == name]
-            reused = len(of_stage) - len([j for j in todo if (j.stage or stage) == name])
+        for name in sorted({stage_of(j) for j in jobs}):
+            of_stage = [j for j in jobs if stage_of(j) == name]
+            reused = len(of_stage) - len([j for j in todo if stage_of(j) == name])
             if reused:
                 self.say(name, f"{reused} of {len(of_stage)} runs done earlier, reused")
         if not todo:
@@ -137,9 +140,8 @@ class Runner:
                     ready = [j for j in todo if not unfinished & set(j.needs)]
                     for job in ready[:width - len(running)]:
                         todo.remove(job)
-                        name = job.stage or stage
-                        spans.setdefault(name, [time.time(), 0.0])
-                        running[pool.submit(self._run_job, name, job, env)] = job
+                        spans.setdefault(stage_of(job), [time.time(), 0.0])
+                        running[pool.submit(self._run_job, stage_of(job), job, env)] = job
                     if not running:
                         raise RuntimeError(f"jobs waiting on each other: {[j.name for j in todo]}")
                     finished, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -147,7 +149,7 @@ class Runner:
                         job = running.pop(future)
                         future.result()
                         unfinished.discard(job.marker)
-                        spans[job.stage or stage][1] = time.time()
+                        spans[stage_of(job)][1] = time.time()
             except BaseException:
                 # Start nothing more; the runs under way finish (and keep their markers).
                 pool.shutdown(wait=True, cancel_futures=True)

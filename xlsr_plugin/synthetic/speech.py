@@ -19,15 +19,14 @@ _VARIANTS = ("m1", "f2", "m3", "f1", "m2", "f3", "m4", "f4", "m5", "f5", "m6", "
 def speaker_voices(lang: str, n: int, shift: int = 0) -> List[str]:
     """``n`` distinct speaker voices for ``lang``, e.g. ``fi+m1``, ``fi+f2``, ...
 
-    With ``shift`` k, variants k and k+1 come first and variants 0..k-1 right after them: a
-    release whose speaker 0 records test and speaker 1 dev then trains on the variants that
-    records of ``shift`` 0 test and dev on."""
+    With ``shift`` k, variants k and k+1 come first and variants 0..k-1 right after them. In a
+    release (speaker 0 records test, speaker 1 dev, the rest train), shift 2 thus trains on the
+    variants that record test and dev at shift 0."""
     base = espeak_voice(lang)
-    order = [shift, shift + 1, *range(shift), *range(shift + 2, max(n, shift + 2))] if shift \
-        else list(range(n))
+    order = [shift, shift + 1, *range(shift), *range(shift + 2, max(n, shift + 2))][:n]
     return [f"{base}+{_VARIANTS[i % len(_VARIANTS)]}" + ("" if i < len(_VARIANTS)
                                                           else f"@{i // len(_VARIANTS)}")
-            for i in order[:n]]
+            for i in order]
 
 
 def _espeak(text: str, voice: str) -> np.ndarray:
