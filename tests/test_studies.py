@@ -29,7 +29,7 @@ from examples.xlsr10_mini.studies.fewshot import FewshotSettings, read_subset  #
 SMALLEST = ["--clips-high", "3", "--clips-mid", "3", "--clips-low", "6", "--speakers-high", "3",
             "--speakers-mid", "3", "--speakers-low", "4", "--low-resource-langs", "ky",
             "--mono-langs", "ky", "--pretrain-updates", "3", "--finetune-updates", "3",
-            "--jobs", "3"]
+            "--jobs", "3", "--seeds", "1"]
 TEN = ["es", "fr", "it", "ky", "nl", "ru", "sv", "tr", "tt", "zh"]
 
 
@@ -158,7 +158,8 @@ def clip_speakers(tsv):
 @pytest.mark.parametrize("preset", ["default", "long"])
 def test_a_study_reuses_the_demo_runs_of_its_preset(preset, monkeypatch):
     monkeypatch.setenv("XLSR_DEMO_PRETRAIN_UPDATES", "700")  # the demo's variables count too
-    demo = parse(["--preset", preset])
+    demo = parse(["--preset", preset, "--seeds", "3"])  # a study's default: 3 seeds
+    assert parse(["--preset", preset]).seeds == 1  # the demo's
     for cls in (UnseenSettings, AlphaSettings, FewshotSettings):
         s = parse(["--preset", preset], cls)
         assert s.out == "runs/study_" + cls.study + ("" if preset == "default" else "_long")

@@ -26,6 +26,9 @@ class StudySettings(Settings):
     study: ClassVar[str] = "study"  # its folder runs/study_<study>; XLSR_<STUDY>_* variables
 
     demo_out: str = Settings.out
+    # The demo's default is one seed (its 20-minute budget); a study's is 3, which keeps each
+    # study within 90 minutes on 2 cores once the demo's runs exist (README, "Cost").
+    seeds: int = 3
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
