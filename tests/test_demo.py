@@ -182,7 +182,7 @@ def test_seeds_aggregate_to_mean_std_and_order():
     assert table["relative_reduction"]["none"]["percent"] == 37.5
     assert table["order"]["none"] == {"better_in": 2, "seeds": 2, "gap_exceeds_spread": True}
     text = results.markdown(table)
-    assert "| XLSR-10 | 42.0 ± 2.8 | 58.0 ± 2.8 | 50.0 | ky, sv |" in text
+    assert "| XLSR-10 | 42.0 ± 2.8 | 58.0 ± 2.8 | 50.0 ± 0.0 | ky, sv |" in text
     assert "| XLSR-Monolingual | 46.0 ± 5.7 | - | 46.0 ± 5.7 | ky |" in text
     assert "better in 1 of 2 seeds, gap 4.0 ± 8.5 points" in text
     stats = results.pretraining_accuracy([{"xlsr10": {"accuracy": 0.3, "accuracy_ky": 0.2}},

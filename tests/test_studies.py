@@ -207,4 +207,9 @@ def test_studies_aggregate_seeds_to_mean_std():
     gains = results.aggregate_row([_row({"train_30s": 10.0}), _row({"train_30s": 4.0})])
     assert (gains["per"], gains["std"], gains["avg"]) == ({"train_30s": 7.0},
                                                          {"train_30s": 4.24}, None)
+    # Two seeds that agree still show their spread: "39.2" alone would read as one seed.
+    same = results.aggregate_row([_row({"ka": 39.16}, 39.16), _row({"ka": 39.16}, 39.16)])
+    assert results.row_cells(same, ["ka", "avg"]) == ["39.2 ± 0.0", "39.2 ± 0.0"]
+    one = results.aggregate_row([_row({"ka": 39.16}, 39.16)])
+    assert results.row_cells(one, ["ka", "avg"]) == ["39.2", "39.2"]
     assert fewshot.subset(0.5) == "train_30s" and fewshot.tag(2) == "2min"

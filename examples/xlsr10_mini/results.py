@@ -101,11 +101,13 @@ def aggregate(tables: Sequence[Dict], seeds: Sequence[int]) -> Dict:
     return out
 
 
-def fmt(value: Optional[float], std: Optional[float] = None) -> str:
-    """``12.3`` or ``12.3 ± 1.2`` (mean ± std over seeds); ``-`` for no value."""
+def fmt(value: Optional[float], std: Optional[float] = None, seeds: int = 1) -> str:
+    """``12.3`` or ``12.3 ± 1.2`` (mean ± std over seeds); ``-`` for no value. Over several
+    seeds a spread of 0 is shown too, so that it does not read as a single seed."""
     if value is None:
         return "-"
-    return f"{value:.1f}" if not std else f"{value:.1f} ± {std:.1f}"
+    shown = std is not None and (std or seeds > 1)
+    return f"{value:.1f} ± {std:.1f}" if shown else f"{value:.1f}"
 
 
 def markdown(table: Dict) -> str:
@@ -143,8 +145,9 @@ def markdown(table: Dict) -> str:
 def row_cells(row: Dict, columns: Sequence[str]) -> List[str]:
     """A table row's ``mean ± std`` cells; the column ``avg`` is the row's average."""
     std = row.get("std", {})
-    return [fmt(row["avg"], row.get("avg_std")) if col == "avg" else
-            fmt(row["per"].get(col), std.get(col)) for col in columns]
+    seeds = max(map(len, row.get("per_seed", {}).values()), default=1)
+    return [fmt(row["avg"], row.get("avg_std"), seeds) if col == "avg" else
+            fmt(row["per"].get(col), std.get(col), seeds) for col in columns]
 
 
 def grid(head: str, numeric: Sequence[str], text: Sequence[str],
