@@ -75,6 +75,8 @@ def finetune_job(s: Settings, run: FineTuning) -> Job:
         "checkpoint.save_dir": os.path.join(folder, "checkpoints"),
         "hydra.run.dir": os.path.join(folder, "hydra"), "common.seed": str(run.seed),
         "optimization.max_update": str(s.finetune_updates),
+        # mini/ctc.yaml freezes the Transformer for 500 of 2,000 updates: keep that quarter.
+        "model.freeze_finetune_updates": str(s.finetune_updates // 4),
         "common.log_interval": str(max(1, s.finetune_updates // 10)),
         "dataset.train_subset": run.subset, "dataset.valid_subset": "valid",
         "optimization.lr": f"[{s.finetune_lr}]",
