@@ -185,10 +185,14 @@ def test_seeds_aggregate_to_mean_std_and_order():
     assert "| XLSR-10 | 42.0 ± 2.8 | 58.0 ± 2.8 | 50.0 ± 0.0 | ky, sv |" in text
     assert "| XLSR-Monolingual | 46.0 ± 5.7 | - | 46.0 ± 5.7 | ky |" in text
     assert "better in 1 of 2 seeds, gap 4.0 ± 8.5 points" in text
+    assert "(ky, sv): average PER 80.0 ± 0.0 -> 50.0 ± 0.0, relative reduction +37.5%" in text
     stats = results.pretraining_accuracy([{"xlsr10": {"accuracy": 0.3, "accuracy_ky": 0.2}},
                                           {"xlsr10": {"accuracy": 0.2, "accuracy_ky": 0.4}}])
     assert stats["xlsr10"]["mean"] == {"accuracy": 0.25, "accuracy_ky": 0.3}
     assert stats["xlsr10"]["std"]["accuracy_ky"] == 0.14
+    same = results.pretraining_accuracy([{"xlsr10": {"accuracy": 0.3}}] * 2)
+    table["pretraining"] = same  # two seeds that agree still show their spread
+    assert "validation contrastive accuracy 0.300 ± 0.000 (" in results.markdown(table)
 
 
 def test_markers_fingerprint_the_configs_they_ran(tmp_path):

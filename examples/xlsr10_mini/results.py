@@ -101,13 +101,14 @@ def aggregate(tables: Sequence[Dict], seeds: Sequence[int]) -> Dict:
     return out
 
 
-def fmt(value: Optional[float], std: Optional[float] = None, seeds: int = 1) -> str:
+def fmt(value: Optional[float], std: Optional[float] = None, seeds: int = 1,
+        digits: int = 1) -> str:
     """``12.3`` or ``12.3 ± 1.2`` (mean ± std over seeds); ``-`` for no value. Over several
     seeds a spread of 0 is shown too, so that it does not read as a single seed."""
     if value is None:
         return "-"
     shown = std is not None and (std or seeds > 1)
-    return f"{value:.1f} ± {std:.1f}" if shown else f"{value:.1f}"
+    return f"{value:.{digits}f} ± {std:.{digits}f}" if shown else f"{value:.{digits}f}"
 
 
 def markdown(table: Dict) -> str:
@@ -123,11 +124,12 @@ def markdown(table: Dict) -> str:
     for base, name in BASELINES:
         red = table["relative_reduction"][base]
         if red and red["percent"] is not None:
-            line = (f"XLSR-10 vs {name} ({', '.join(red['langs'])}): average PER "
-                    f"{fmt(red['baseline'], red.get('baseline_std'))} -> "
-                    f"{fmt(red['xlsr10'], red.get('xlsr10_std'))}, relative reduction "
-                    f"{red['percent']:+.1f}%")
             order = table.get("order", {}).get(base)
+            seeds = order["seeds"] if order else 1
+            line = (f"XLSR-10 vs {name} ({', '.join(red['langs'])}): average PER "
+                    f"{fmt(red['baseline'], red.get('baseline_std'), seeds)} -> "
+                    f"{fmt(red['xlsr10'], red.get('xlsr10_std'), seeds)}, relative reduction "
+                    f"{red['percent']:+.1f}%")
             if order and order["seeds"] > 1:
                 line += (f" (± {red['percent_std']:.1f}); better in {order['better_in']} of "
                          f"{order['seeds']} seeds, gap {red['gap']:.1f} ± {red['gap_std']:.1f} "
@@ -160,8 +162,8 @@ def grid(head: str, numeric: Sequence[str], text: Sequence[str],
 
 
 def _fmt_acc(stats: Dict, key: str) -> str:
-    std = stats["std"].get(key)
-    return f"{stats['mean'][key]:.3f}" + (f" ± {std:.3f}" if std else "")
+    return fmt(stats["mean"][key], stats["std"].get(key),
+               len(stats.get("per_seed", {}).get(key, [])), digits=3)
 
 
 def pretraining_accuracy(by_seed: Sequence[Dict[str, Dict[str, float]]]) -> Dict:

@@ -26,7 +26,6 @@ NATURAL = 1.0  # α = 1: the natural distribution, the paper's reference
 @dataclass
 class AlphaSettings(StudySettings):
     study = "alpha"
-    prog = "python -m examples.xlsr10_mini.studies.alpha"
     description = ("Language sampling in miniature: XLSR-10 pretrained with several exponents "
                    "alpha, PER on low- and high-resource languages.")
 

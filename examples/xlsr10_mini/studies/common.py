@@ -23,16 +23,17 @@ from examples.xlsr10_mini.stages import Job, Runner, StageFailed, shown_path
 @dataclass
 class StudySettings(Settings):
     """The demo's options (sizes, updates, seeds, ``--preset``) and ``--demo-out``."""
-    study: ClassVar[str] = "study"  # its folder runs/study_<study>; XLSR_<STUDY>_* variables
+    study: ClassVar[str] = "study"  # runs/study_<study>; XLSR_<STUDY>_*; studies.<study>
 
     demo_out: str = Settings.out
-    # The demo's default is one seed (its 20-minute budget); a study's is 3, which keeps each
-    # study within 90 minutes on 2 cores once the demo's runs exist (README, "Cost").
+    # The demo's default is one seed (its 20-minute budget); a study's is 3: about 40-60
+    # minutes each on 2 cores, measured per run (README, "Cost").
     seeds: int = 3
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         cls.env_prefix = f"XLSR_{cls.study.upper()}_"
+        cls.prog = f"python -m examples.xlsr10_mini.studies.{cls.study}"
 
     @classmethod
     def presets(cls) -> Dict[str, tuple]:

@@ -36,7 +36,6 @@ TITLE = "Few-shot labels in miniature"
 @dataclass
 class FewshotSettings(StudySettings):
     study = "fewshot"
-    prog = "python -m examples.xlsr10_mini.studies.fewshot"
     description = ("Few-shot labels in miniature: XLSR-10 vs a model pretrained on one "
                    "high-resource language vs no pretraining, with three amounts of labels.")
 

@@ -28,7 +28,6 @@ TITLE = "Unseen languages in miniature"
 @dataclass
 class UnseenSettings(StudySettings):
     study = "unseen"
-    prog = "python -m examples.xlsr10_mini.studies.unseen"
     description = ("Transfer to unseen languages in miniature: XLSR-10 vs a monolingual model "
                    "vs no pretraining, fine-tuned and tested on languages outside the ten.")
 
