@@ -2,10 +2,13 @@
 
     python -m xlsr_plugin.report gen_fi.txt gen_sw.txt [--json report.json]
     python -m xlsr_plugin.report fi=generate-test.txt --unit char
+    python -m xlsr_plugin.report A/generate-test_ky.txt --compare B/generate-test_ky.txt
 
 Each output's language is the prefix `LANG=` when given, else the suffix of its subset
 (`Generate test_fi with ...` -> fi). Units follow the score line (PER: phones, CER: characters,
 WER: words) unless `--unit` says otherwise. Rates come from counts summed over utterances.
+With `--compare`, the outputs are system A's and the files after it system B's: the table gives
+A - B with a paired-bootstrap interval per language (`xlsr_plugin.comparison`).
 """
 import argparse
 import json
@@ -109,13 +112,33 @@ def main(argv=None) -> None:
     parser.add_argument("--unit", choices=sorted(UNITS), help="phone, char or word (default: "
                         "from the score line)")
     parser.add_argument("--json", metavar="PATH", help="also write the table as JSON here")
+    parser.add_argument("--compare", nargs="+", metavar="B_FILE", help="system B's outputs (the "
+                        "same subsets; several files of one subset are its seeds): print A - B "
+                        "with a 95%% paired-bootstrap interval instead of the error table")
+    parser.add_argument("--resamples", type=int, default=10_000, help="bootstrap resamples "
+                        "(with --compare)")
     args = parser.parse_args(argv)
+    if args.compare:
+        return _compare(args)
     table, unit = build_report(args.outputs, args.unit)
     rows = as_rows(table)
     sys.stdout.write(markdown(rows, unit))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump({"unit": unit, "metric": RATE_NAME[unit], "languages": rows}, f, indent=2)
+            f.write("\n")
+
+
+def _compare(args) -> None:
+    from xlsr_plugin import comparison
+
+    results = comparison.compare(args.outputs, args.compare, args.unit or "", args.resamples)
+    unit = args.unit or comparison.unit_of(args.outputs)
+    sys.stdout.write(comparison.markdown(results, RATE_NAME[unit]))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump({"unit": unit, "metric": RATE_NAME[unit],
+                       "comparison": comparison.as_json(results)}, f, indent=2)
             f.write("\n")
 
 
