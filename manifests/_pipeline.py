@@ -55,11 +55,12 @@ def convert_splits(lang: str, splits: Mapping[str, Sequence[Item]], opts: Option
         stats, seen = report.split(lang, split), set()
         for item in sorted(splits[split], key=lambda it: it.uid):
             if item.uid in seen:
+                stats.skip(item, "duplicate", f"utterance {item.uid} is listed again (first kept)")
                 continue
             seen.add(item.uid)
             words = normalize_words(item.text or "", lang) if labeled else ""
             if labeled and not words:
-                stats.skipped["empty_text"] += 1
+                stats.skip(item, "empty_text", "no words left in its transcript once normalized")
                 continue
             jobs.append(Job(item.src, str(audio_dir / f"{item.uid}.flac"), *bounds,
                             item.start, item.end, opts.band_limit))
@@ -67,11 +68,11 @@ def convert_splits(lang: str, splits: Mapping[str, Sequence[Item]], opts: Option
     refuse_shorten({job.src for job in jobs})
     rows = {split: [] for split in splits}
     results = run_jobs(jobs, opts.workers, f"{lang}: converting")
-    for (split, item, words), (path, frames, reason) in zip(owners, results):
-        if reason:
-            report.split(lang, split).skipped[reason] += 1
+    for (split, item, words), done in zip(owners, results):
+        if done.reason:
+            report.split(lang, split).skip(item, done.reason, done.detail)
         else:
-            rows[split].append(Row(item, path, frames, words))
+            rows[split].append(Row(item, done.path, done.frames, words))
     return rows
 
 
@@ -85,10 +86,11 @@ def add_phonemes(lang: str, rows: Dict[str, List[Row]], report: Report) -> bool:
     sentences = sorted({r.words for split_rows in rows.values() for r in split_rows})
     phones = dict(zip(sentences, phonemize_sentences(sentences, voice, lang)))
     for split in rows:
-        keep = [r._replace(phones=phones[r.words]) for r in rows[split] if phones[r.words]]
-        if len(keep) < len(rows[split]):
-            report.split(lang, split).skipped["no_phonemes"] += len(rows[split]) - len(keep)
-        rows[split] = keep
+        for row in rows[split]:
+            if not phones[row.words]:
+                report.split(lang, split).skip(row.item, "no_phonemes",
+                                               f"espeak-ng voice {voice} reads its words as nothing")
+        rows[split] = [r._replace(phones=phones[r.words]) for r in rows[split] if phones[r.words]]
     return True
 
 
@@ -177,6 +179,7 @@ def prepare_language(lang: str, splits: Mapping[str, Sequence[Item]], opts: Opti
     if "train" in rows:
         write_fewshot(lang, rows["train"], opts, report, official, with_phones)
     write_language_dicts(lang_dir)
+    report.write_skipped(lang, lang_dir)
 
 
 def finish(dest: Path) -> None:

@@ -55,13 +55,14 @@ def read_split(folder: Path) -> List[Item]:
         return []
     ext = "opus" if folder.parent.name.endswith("_opus") else "flac"
     items = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         uid, _, text = line.partition("\t")
         parts = uid.split("_")
         if len(parts) != 3:
             continue
         src = folder / "audio" / parts[0] / parts[1] / f"{uid}.{ext}"
-        items.append(Item(uid=uid, src=str(src), text=text, speaker=parts[0]))
+        items.append(Item(uid=uid, src=str(src), text=text, speaker=parts[0],
+                          origin=f"{path}:{number}"))
     return items
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from _manifest_checks import check_dicts, check_split, read_dict, read_tsv
+from _manifest_checks import check_dicts, check_skipped, check_split, read_dict, read_tsv
 from manifests._labels import UNKNOWN_SPEECH
 from manifests._pipeline import Options
 from manifests.babel import clean_text, main, prepare_babel, read_segments, speaker_of
@@ -31,7 +31,7 @@ def segments_of(folder):
     """uid -> (seconds, cleaned text) of every segment of a split folder."""
     out = {}
     for txt in sorted((folder / "transcription").glob("BABEL_OP3_404_*.txt")):
-        for start, end, raw in read_segments(txt):
+        for start, end, raw, _ in read_segments(txt):
             out[f"{txt.stem}_{round(start * 100):07d}"] = (end - start, clean_text(raw))
     return out
 
@@ -57,6 +57,10 @@ def test_segments_and_skips(prepared):
     assert train.kept + valid.kept == summary["training"]
     # per recording: one silence per spoken segment and a noise-only tail
     assert dict(train.skipped) == {"missing": 1, "no_speech": 3 * (SEGMENTS + 1)}
+    # each segment named with the transcription line of its start time
+    rows = check_skipped(prepared[2] / "ka", report, "ka",
+                         lambda row: f"[{float(row['detail'].split()[1].split('-')[0]):.3f}]")
+    assert all(Path(r["source"].rpartition(":")[0]).stem == Path(r["path"]).stem for r in rows)
     assert report.stats[("ka", "test")].kept == summary["dev"] == SEGMENTS
 
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from _manifest_checks import check_dicts, check_fewshot, check_split, read_tsv
+from _manifest_checks import check_dicts, check_fewshot, check_skipped, check_split, read_tsv
 from manifests._pipeline import Options
 from manifests.mls import main, prepare_mls
 from xlsr_plugin.synthetic import make_mls_release
@@ -29,6 +29,8 @@ def test_counts_and_skips(prepared):
     train = report.stats[("pl", "train")]
     assert train.kept == summary["polish"]["train"]
     assert dict(train.skipped) == {"missing": 1, "unreadable": 1, "empty_text": 1}
+    # each named with the transcripts.txt line of its id
+    check_skipped(prepared[2] / "pl", report, "pl", lambda row: Path(row["path"]).stem)
     assert report.stats[("pl", "valid")].kept == summary["polish"]["dev"]
     assert report.stats[("pt", "test")].kept == summary["portuguese"]["test"]
 
