@@ -3,7 +3,9 @@ import pytest
 
 import _manifest_checks  # noqa: F401  (makes manifests/ importable)
 from manifests.fewshot import balanced_order, fewshot_name, nested_subsets
-from manifests._labels import espeak_voice, letters, normalize_words, phonemize
+from _manifest_checks import read_dict
+from manifests._labels import (espeak_voice, letters, normalize_words, phonemize,
+                               write_language_dicts, write_union_dicts)
 
 
 @pytest.mark.parametrize("text,lang,words", [
@@ -73,3 +75,19 @@ def test_unknown_speech_is_one_unit_of_every_label_kind(monkeypatch):
     out = _pipeline.phonemize_sentences([f"ab {UNK} c", UNK, "xy", f"{UNK} ab"], "fi")
     assert out == [f"a b | {UNK} | c", UNK, "x y", f"{UNK} | a b"]
     assert sorted(seen) == ["ab", "c", "xy"]  # each fragment phonemized once
+
+
+def test_dictionaries_count_training_labels_only(tmp_path):
+    """A symbol seen only in valid or test (`c`, `x`) stays out of the model's output layer,
+    per language and in the union, as fairseq's and ESPnet's recipes build dictionaries."""
+    labels = {"fi": {"train": "a b |\na a |\n", "valid": "a c |\n", "test": "c b |\n"},
+              "sw": {"train": "b d |\n", "test": "x |\n"}}
+    for lang, splits in labels.items():
+        for split, text in splits.items():
+            (tmp_path / lang).mkdir(exist_ok=True)
+            (tmp_path / lang / f"{split}.phn").write_text(text, encoding="utf-8")
+        write_language_dicts(tmp_path / lang)
+    write_union_dicts(tmp_path)
+    assert read_dict(tmp_path / "fi" / "dict.phn.txt") == {"a": 3, "b": 1, "|": 2}
+    assert read_dict(tmp_path / "sw" / "dict.phn.txt") == {"b": 1, "d": 1, "|": 1}
+    assert read_dict(tmp_path / "dict.phn.txt") == {"a": 3, "b": 2, "d": 1, "|": 3}
