@@ -18,7 +18,7 @@ from manifests._common import (RATE, Item, Job, Report, atomic_write_text, progr
 from manifests._labels import (UNKNOWN_SPEECH, espeak_voice, letters, normalize_words,
                                phonemize, write_language_dicts, write_union_dicts)
 from manifests._provenance import remove_stale
-from manifests.fewshot import fewshot_name, nested_subsets
+from manifests.fewshot import fewshot_name, fewshot_names, nested_subsets
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +34,9 @@ class Options:
     fewshot_hours: Sequence[float] = (1.0, 10.0)
     seed: int = 1
     band_limit: Optional[int] = None  # Hz: audio above it is band-limited to it (BABEL: 8000)
+
+    def __post_init__(self) -> None:
+        fewshot_names(self.fewshot_hours)  # a size that is not positive, two with one name
 
 
 class Row(NamedTuple):
