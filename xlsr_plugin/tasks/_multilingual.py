@@ -15,7 +15,7 @@ from xlsr_plugin.data.manifests import (
     manifest_path,
     parse_split,
 )
-from xlsr_plugin.data.multilingual_dataset import MultilingualDataset, raw_audio
+from xlsr_plugin.data.multilingual_dataset import MultilingualDataset, raw_audio, trained_hours
 from xlsr_plugin.tasks._evaluation_iterator import for_evaluation
 
 logger = logging.getLogger(__name__)
@@ -130,8 +130,9 @@ class MultilingualTaskMixin:
         hours = [hours_of(raw_audio(d)) for d in datasets.values()]
         resample = alpha is not None and split == self.cfg.train_subset and len(datasets) > 1
         amounts = None
-        if resample:
-            amounts = hours if self.cfg.sampling_unit == "hours" else [len(d) for d in datasets.values()]
+        if resample:  # hours as trained: each clip capped at the crop, max_sample_size
+            amounts = [trained_hours(d) for d in datasets.values()] \
+                if self.cfg.sampling_unit == "hours" else [len(d) for d in datasets.values()]
         logger.info(
             "%s: %d language(s), %d part(s), %.3f hours, %d utterances",
             split, len({lang for lang, _ in datasets}), len(datasets), sum(hours),

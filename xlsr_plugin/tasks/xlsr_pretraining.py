@@ -47,7 +47,9 @@ class XlsrPretrainingConfig(AudioPretrainingConfig):
                   "bad stops the run with the list"},
     )
     sampling_unit: SAMPLING_UNITS = field(
-        default="hours", metadata={"help": "what n_l counts: hours of audio or utterances"}
+        default="hours", metadata={"help": "what n_l counts: hours of audio as trained (each "
+                                   "clip capped at max_sample_size; clips under min_sample_size "
+                                   "left out) or utterances"}
     )
     train_subset: str = II("dataset.train_subset")
 
