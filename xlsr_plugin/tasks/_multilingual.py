@@ -52,6 +52,20 @@ def part_name(lang: str, corpus: str) -> str:
     return f"{corpus}/{lang}" if corpus else lang
 
 
+def every_utterance(dataset, kwargs: dict) -> dict:
+    """get_batch_iterator arguments that drop no utterance of an evaluation subset: fairseq's
+    batch_by_size drops a last batch smaller than required_batch_size_multiple (8 by default:
+    subsets scored short, and "The dataset is empty" for one that fits in a batch), and
+    max_tokens below the longest utterance would skip it."""
+    max_tokens = kwargs.get("max_tokens")
+    longest = int(dataset.sizes.max()) if len(dataset) else 0
+    if max_tokens is not None and max_tokens < longest:
+        logger.info("evaluation: max_tokens %d raised to the longest utterance, %d samples",
+                    max_tokens, longest)
+        max_tokens = longest
+    return {**kwargs, "max_tokens": max_tokens, "required_batch_size_multiple": 1}
+
+
 class MultilingualTaskMixin:
     """For a task whose cfg has data, corpora, langs, sampling_alpha, corpus_alpha,
     sampling_unit, train_subset, seed and the AudioPretrainingConfig fields."""
@@ -154,8 +168,9 @@ class MultilingualTaskMixin:
         return dataset is self.datasets.get(self.cfg.train_subset)
 
     def get_batch_iterator(self, dataset, **kwargs):
-        """Evaluation subsets stop their DataLoader workers after each pass (training keeps
-        fairseq's persistent ones): processes and descriptors stay bounded however many
-        `valid_<lang>` subsets are validated."""
-        iterator = super().get_batch_iterator(dataset, **kwargs)
-        return iterator if self.is_training_dataset(dataset) else for_evaluation(iterator)
+        """Evaluation subsets keep every utterance and stop their DataLoader workers after each
+        pass (training keeps fairseq's persistent ones): processes and descriptors stay bounded
+        however many `valid_<lang>` subsets are validated."""
+        if self.is_training_dataset(dataset):
+            return super().get_batch_iterator(dataset, **kwargs)
+        return for_evaluation(super().get_batch_iterator(dataset, **every_utterance(dataset, kwargs)))
