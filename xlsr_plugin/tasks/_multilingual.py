@@ -6,6 +6,7 @@ from collections import OrderedDict
 from typing import List, Tuple
 
 from fairseq.data.text_compressor import TextCompressionLevel
+from omegaconf.errors import OmegaConfBaseException
 
 from xlsr_plugin.data.manifests import (
     ManifestError,
@@ -50,6 +51,16 @@ def language_list(text: str) -> List[str]:
 def part_name(lang: str, corpus: str) -> str:
     """A part's name in logs and MultilingualDataset.names: `pl`, or `mls/pl` with corpora."""
     return f"{corpus}/{lang}" if corpus else lang
+
+
+def valid_subsets(cfg) -> List[str]:
+    """dataset.valid_subset as the task config sees it; [] for a task config built without the
+    rest of the configuration (nothing to resolve it from)."""
+    try:
+        subsets = str(cfg.valid_subset)
+    except (AttributeError, OmegaConfBaseException):
+        return []
+    return [] if subsets.startswith("${") else [s for s in subsets.split(",") if s]
 
 
 def every_utterance(dataset, kwargs: dict) -> dict:
@@ -141,6 +152,7 @@ class MultilingualTaskMixin:
     def combine_languages(self, split: str, datasets: "OrderedDict", alpha=None) -> MultilingualDataset:
         """One dataset over the (language, corpus) keys of `datasets`; resampled with `alpha`
         (and task.corpus_alpha within a language) on the training split."""
+        self.warn_if_selection_is_partial(split, {lang for lang, _ in datasets})
         hours = [hours_of(raw_audio(d)) for d in datasets.values()]
         resample = alpha is not None and split == self.cfg.train_subset and len(datasets) > 1
         amounts = None
@@ -161,6 +173,20 @@ class MultilingualTaskMixin:
             seed=self.cfg.seed,
             corpus_alpha=self.cfg.corpus_alpha,
         )
+
+    def warn_if_selection_is_partial(self, split: str, langs) -> None:
+        """fairseq selects checkpoint_best.pt (and stops early) on the first validation subset
+        alone: say so when it holds some of the task's languages and others are validated."""
+        subsets = valid_subsets(self.cfg)
+        if len(subsets) < 2 or split != subsets[0] or len(langs) >= len(self.languages):
+            return
+        combined = self.split_parts(split)[0]
+        logger.warning(
+            "checkpoint_best.pt is selected on %s alone (%s of the task's %d languages): fairseq "
+            "selects on the first of dataset.valid_subset=%s. To select over every language, "
+            "put the combined subset first: dataset.valid_subset=%s,%s", split,
+            ",".join(sorted(langs)), len(self.languages), ",".join(subsets), combined,
+            ",".join(subsets))
 
     # -- batch iterators ----------------------------------------------------------------------
 

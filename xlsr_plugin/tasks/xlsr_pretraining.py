@@ -52,6 +52,9 @@ class XlsrPretrainingConfig(AudioPretrainingConfig):
                                    "left out) or utterances"}
     )
     train_subset: str = II("dataset.train_subset")
+    # Read, not set (no help text: fairseq would add a second --valid-subset option): the first
+    # of them selects checkpoint_best.pt.
+    valid_subset: str = II("dataset.valid_subset")
 
 
 @register_task("xlsr_pretraining", dataclass=XlsrPretrainingConfig)
