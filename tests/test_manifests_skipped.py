@@ -25,11 +25,19 @@ def add_truncated_clip(locale_dir: Path) -> None:
     train.write_text("\n".join(lines + ["\t".join(row)]) + "\n", encoding="utf-8")
 
 
+def add_duplicate_row(locale_dir: Path) -> str:
+    """train.tsv lists its first clip again, last: the second listing is skipped."""
+    train = locale_dir / "train.tsv"
+    lines = train.read_text(encoding="utf-8").splitlines()
+    train.write_text("\n".join(lines + [lines[1]]) + "\n", encoding="utf-8")
+    return lines[1].split("\t")[lines[0].split("\t").index("path")]
+
+
 def table_lines(table: Path) -> dict:
     """clip name -> its line number in a Common Voice table (line 1 the header)."""
     with open(table, encoding="utf-8", newline="") as f:
         rows = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
-        return {row["path"]: number for number, row in enumerate(rows, start=2)}
+        return {row["path"]: number for number, row in enumerate(rows, start=2)}  # last wins
 
 
 @pytest.fixture(scope="module")
@@ -37,23 +45,24 @@ def prepared(tmp_path_factory):
     root = tmp_path_factory.mktemp("cv") / "cv-corpus"
     make_commonvoice_release(root, {"fi": 6}, seed=0, broken=True)
     add_truncated_clip(root / "fi")
+    duplicate = add_duplicate_row(root / "fi")
     dest = tmp_path_factory.mktemp("data")
     command = [sys.executable, str(REPO / "manifests" / "commonvoice.py"), "--root", str(root),
                "--dest", str(dest), "--workers", "1", "--no-phonemes", "--fewshot-hours", ""]
     run = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
     assert run.returncode == 0, run.stderr
-    return root, dest, run.stdout
+    return root, dest, run.stdout, duplicate
 
 
 def test_skipped_file_names_each_bad_clip_with_its_reason_and_line(prepared):
-    root, dest, _ = prepared
+    root, dest, _, duplicate = prepared
     with open(dest / "fi" / "skipped.tsv", encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
     lines = table_lines(root / "fi" / "train.tsv")
     table = root / "fi" / "train.tsv"
     expected = {"missing.mp3": "missing", "not_audio.mp3": "unreadable",
                 "truncated.mp3": "truncated", "too_short.mp3": "too_short",
-                "empty_text.mp3": "empty_text"}
+                "empty_text.mp3": "empty_text", duplicate: "duplicate"}
     assert sorted((Path(r["path"]).name, r["reason"], r["source"], r["split"]) for r in rows) == \
         sorted((name, reason, f"{table}:{lines[name]}", "train")
                for name, reason in expected.items())
@@ -64,12 +73,13 @@ def test_skipped_file_names_each_bad_clip_with_its_reason_and_line(prepared):
     assert "does not exist" not in detail["not_audio.mp3"]  # libsndfile's words for it
     assert "frames its header announces" in detail["truncated.mp3"]
     assert detail["too_short.mp3"] == "0.20 s, shorter than --min-seconds 0.5"
+    assert detail[duplicate] == f"utterance {Path(duplicate).stem} is listed again (first kept)"
 
 
 def test_summary_says_where_the_skipped_files_are(prepared):
-    _, dest, printed = prepared
-    assert f"fi: 5 skipped, named with reason and source line in {dest / 'fi' / 'skipped.tsv'}" \
+    _, dest, printed, _ = prepared
+    assert f"fi: 6 skipped, named with reason and source line in {dest / 'fi' / 'skipped.tsv'}" \
         in printed
     header = printed.splitlines()[0].split()
-    for reason in ("missing", "unreadable", "truncated", "too_short", "empty_text"):
+    for reason in ("missing", "unreadable", "truncated", "too_short", "empty_text", "duplicate"):
         assert reason in header
