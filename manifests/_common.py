@@ -17,7 +17,7 @@ logger = logging.getLogger(__name__)
 
 RATE = 16000
 SKIP_REASONS = ("missing", "unreadable", "truncated", "too_short", "too_long", "empty_text",
-                "no_speech", "no_phonemes", "shares_dev_test", "duplicate")
+                "no_speech", "no_phonemes", "shares_dev_test", "duplicate", "malformed")
 SKIPPED_FILE = "skipped.tsv"  # DATA/<lang>/skipped.tsv: every utterance left out, and why
 # A decoded length this far below the header's frame count means a cut-off file (MP3 headers
 # are estimates, hence the slack).
@@ -257,7 +257,7 @@ class SplitStats:
         if item.start is not None:
             detail = f"segment {item.start:.3f}-{item.end:.3f} s: {detail}"
         self.skipped[reason] += 1
-        self.named.append(Skip(item.src, reason, item.origin or "-", detail))
+        self.named.append(Skip(item.src or "-", reason, item.origin or "-", detail))
 
 
 def _release_order(row: tuple) -> tuple:
