@@ -1,4 +1,4 @@
-"""Audio conversion in worker processes, atomic writes, skip counting and the report table."""
+"""Audio conversion in worker processes, atomic writes, the skipped files and the report table."""
 import logging
 import multiprocessing
 import os
@@ -6,7 +6,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 import soundfile as sf
@@ -17,7 +17,8 @@ logger = logging.getLogger(__name__)
 
 RATE = 16000
 SKIP_REASONS = ("missing", "unreadable", "truncated", "too_short", "too_long", "empty_text",
-                "no_speech", "no_phonemes", "shares_dev_test")
+                "no_speech", "no_phonemes", "shares_dev_test", "duplicate", "malformed")
+SKIPPED_FILE = "skipped.tsv"  # DATA/<lang>/skipped.tsv: every utterance left out, and why
 # A decoded length this far below the header's frame count means a cut-off file (MP3 headers
 # are estimates, hence the slack).
 _TRUNCATED = 0.95
@@ -32,6 +33,15 @@ class Item:
     speaker: str = ""
     start: Optional[float] = None
     end: Optional[float] = None
+    origin: str = ""  # where the release lists it: ``table.tsv:12`` (file and line)
+
+
+class Converted(NamedTuple):
+    """What ``convert`` made of a job: the 16 kHz file and its frames, or why it was skipped."""
+    path: Optional[str]
+    frames: int
+    reason: Optional[str] = None
+    detail: str = ""  # the reason in words, with the numbers behind it
 
 
 @dataclass
@@ -46,11 +56,14 @@ class Job:
     band_limit: Optional[int] = None  # Hz: resampled to this rate first when above it
 
 
-def _length_reason(frames: int, job: Job) -> Optional[str]:
+def _length_skip(frames: int, job: Job) -> Optional[Converted]:
+    seconds = f"{frames / RATE:.2f} s"
     if frames < job.min_frames:
-        return "too_short"
+        return Converted(None, 0, "too_short",
+                         f"{seconds}, shorter than --min-seconds {job.min_frames / RATE:g}")
     if frames > job.max_frames:
-        return "too_long"
+        return Converted(None, 0, "too_long",
+                         f"{seconds}, longer than --max-seconds {job.max_frames / RATE:g}")
     return None
 
 
@@ -62,42 +75,60 @@ def _read(job: Job, info) -> np.ndarray:
     return sf.read(job.src, start=first, stop=last, dtype="float32", always_2d=True)[0]
 
 
-def convert(job: Job) -> Tuple[Optional[str], int, Optional[str]]:
-    """Make ``job.src`` a 16 kHz mono file: (path, frames, None), or (None, 0, skip reason).
+def _decode(job: Job):
+    """(soundfile info, audio), or the Converted of a file that is missing, cannot be decoded,
+    or whose announced length is out of bounds (not decoded then)."""
+    if not os.path.exists(job.src):
+        return Converted(None, 0, "missing", "no such file")
+    try:
+        info = sf.info(job.src)
+        seconds = info.duration if job.start is None else job.end - job.start
+        skip = _length_skip(int(seconds * RATE), job)
+        return skip or (info, _read(job, info))
+    except (RuntimeError, ValueError, EOFError, OSError) as err:  # LibsndfileError included
+        logger.debug("unreadable %s: %s", job.src, err)
+        return Converted(None, 0, "unreadable", _decode_error(err))
+
+
+def _decode_error(err: Exception) -> str:
+    """libsndfile's reason, less its prefix; its "File does not exist" means, for a file that
+    exists, a format it does not recognise."""
+    message = str(err).split("': ", 1)[-1]
+    if "does not exist" in message:
+        return "exists, but libsndfile recognises no audio format in it (not audio, or damaged)"
+    return f"cannot be decoded: {message}"
+
+
+def convert(job: Job) -> Converted:
+    """Make ``job.src`` a 16 kHz mono file, or say why it is skipped.
 
     A finished ``job.dst`` is reused. A whole 16 kHz mono source is used in place (decoded once
     to check it). Everything else is down-mixed, resampled with soxr and written as FLAC.
     """
-    try:
-        if os.path.exists(job.dst):
-            frames = sf.info(job.dst).frames
-            reason = _length_reason(frames, job)
-            return (None, 0, reason) if reason else (job.dst, frames, None)
-        if not os.path.exists(job.src):
-            return None, 0, "missing"
-        info = sf.info(job.src)
-        seconds = info.duration if job.start is None else job.end - job.start
-        reason = _length_reason(int(seconds * RATE), job)
-        if reason:
-            return None, 0, reason
-        audio = _read(job, info)
-    except (RuntimeError, ValueError, EOFError, OSError) as err:  # LibsndfileError included
-        logger.debug("unreadable %s: %s", job.src, err)
-        return None, 0, "unreadable"
+    if os.path.exists(job.dst):
+        frames = sf.info(job.dst).frames
+        return _length_skip(frames, job) or Converted(job.dst, frames)
+    decoded = _decode(job)
+    if isinstance(decoded, Converted):
+        return decoded
+    info, audio = decoded
     expected = info.frames if job.start is None else int((job.end - job.start) * info.samplerate)
-    if len(audio) == 0 or len(audio) < _TRUNCATED * expected:
-        return None, 0, "truncated" if len(audio) else "unreadable"
+    if len(audio) == 0:
+        return Converted(None, 0, "unreadable", "decodes to no audio")
+    if len(audio) < _TRUNCATED * expected:
+        return Converted(None, 0, "truncated", f"decodes to {len(audio)} of the {expected} "
+                         f"frames its header announces (cut off)")
     in_place = job.start is None and info.samplerate == RATE and info.channels == 1 and (
         job.band_limit is None or job.band_limit >= RATE)
     if not in_place:
         audio = _to_16k_mono(audio, info.samplerate, job.band_limit)
-    reason = _length_reason(len(audio), job)
-    if reason:
-        return None, 0, reason
+    skip = _length_skip(len(audio), job)
+    if skip:
+        return skip
     if in_place:
-        return job.src, len(audio), None
+        return Converted(job.src, len(audio))
     _write_flac(job.dst, audio)
-    return job.dst, len(audio), None
+    return Converted(job.dst, len(audio))
 
 
 def _to_16k_mono(audio: np.ndarray, rate: int,
@@ -123,8 +154,7 @@ def progress(total: int, desc: str, unit: str) -> tqdm:
                 disable=not sys.stderr.isatty())
 
 
-def run_jobs(jobs: Sequence[Job], workers: int,
-             desc: str = "converting") -> List[Tuple[Optional[str], int, Optional[str]]]:
+def run_jobs(jobs: Sequence[Job], workers: int, desc: str = "converting") -> List[Converted]:
     """``convert`` every job, in ``workers`` processes; results in job order."""
     results = []
     with progress(len(jobs), desc, "file") as bar:
@@ -207,24 +237,61 @@ def write_tsv(path, rows: Iterable[Tuple[str, int]]) -> None:
     atomic_write_text(path, "\n".join(lines) + "\n")
 
 
+class Skip(NamedTuple):
+    """One utterance left out: its audio, why, the release's line that lists it."""
+    path: str
+    reason: str
+    origin: str
+    detail: str
+
+
 @dataclass
 class SplitStats:
     kept: int = 0
     frames: int = 0
     skipped: Counter = field(default_factory=Counter)
+    named: List[Skip] = field(default_factory=list)
+
+    def skip(self, item: Item, reason: str, detail: str) -> None:
+        """Count ``item`` as skipped for ``reason`` and keep its name for skipped.tsv."""
+        if item.start is not None:
+            detail = f"segment {item.start:.3f}-{item.end:.3f} s: {detail}"
+        self.skipped[reason] += 1
+        self.named.append(Skip(item.src or "-", reason, item.origin or "-", detail))
+
+
+def _release_order(row: tuple) -> tuple:
+    """Split, then the release's file and line (``table.tsv:12`` sorts by number), then path."""
+    split, path, _, origin, _ = row
+    table, _, line = origin.rpartition(":")
+    return (split, table, int(line) if line.isdigit() else 0, path)
 
 
 class Report:
-    """Utterances kept, hours and skips per reason, per (language, split)."""
+    """Utterances kept, hours and skips per reason, per (language, split); the files that name
+    the skipped utterances."""
 
     def __init__(self) -> None:
         self.stats: Dict[Tuple[str, str], SplitStats] = {}
+        self.skip_files: Dict[str, Tuple[Path, int]] = {}
 
     def split(self, lang: str, split: str) -> SplitStats:
         return self.stats.setdefault((lang, split), SplitStats())
 
     def total_kept(self) -> int:
         return sum(s.kept for s in self.stats.values())
+
+    def write_skipped(self, lang: str, lang_dir) -> Path:
+        """``lang_dir/skipped.tsv``: split, path, reason, source (file:line), detail, one line
+        per skipped utterance of ``lang`` (the header alone when none was)."""
+        rows = sorted(((split, *skip) for (name, split), stats in self.stats.items()
+                       if name == lang for skip in stats.named), key=_release_order)
+        lines = ["split\tpath\treason\tsource\tdetail"] + [
+            "\t".join(" ".join(str(v).split()) for v in row) for row in rows]
+        path = Path(lang_dir) / SKIPPED_FILE
+        atomic_write_text(path, "\n".join(lines) + "\n")
+        self.skip_files[lang] = (path, len(rows))
+        return path
 
     def format(self) -> str:
         reasons = [r for r in SKIP_REASONS if any(s.skipped[r] for s in self.stats.values())]
@@ -234,4 +301,7 @@ class Report:
                 for (lang, split), s in sorted(self.stats.items())]
         widths = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
         fmt = "  ".join(f"{{:<{w}}}" if i < 2 else f"{{:>{w}}}" for i, w in enumerate(widths))
-        return "\n".join(fmt.format(*r) for r in [head] + rows)
+        table = [fmt.format(*r) for r in [head] + rows]
+        named = [f"{lang}: {n} skipped, named with reason and source line in {path}"
+                 for lang, (path, n) in sorted(self.skip_files.items()) if n]
+        return "\n".join(table + named)

@@ -110,8 +110,10 @@ def write_dict(path: Path, counts: Counter) -> None:
     atomic_write_text(path, "".join(f"{s} {n}\n" for s, n in items))
 
 
-def write_language_dicts(lang_dir: Path, splits: Sequence[str] = ("train", "valid", "test")):
-    """``<lang>/dict.{ltr,phn}.txt`` from the labels of its main splits."""
+def write_language_dicts(lang_dir: Path, splits: Sequence[str] = ("train",)):
+    """``<lang>/dict.{ltr,phn}.txt`` from the labels of its training split only, as fairseq's
+    and ESPnet's recipes build them: a symbol seen only in valid or test gets no output of the
+    model (a fine-tuned model could never emit it) and is read as ``<unk>``."""
     for kind in LABEL_KINDS:
         files = [lang_dir / f"{s}.{kind}" for s in splits if (lang_dir / f"{s}.{kind}").exists()]
         if files:

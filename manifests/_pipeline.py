@@ -18,7 +18,7 @@ from manifests._common import (RATE, Item, Job, Report, atomic_write_text, progr
 from manifests._labels import (UNKNOWN_SPEECH, espeak_voice, letters, normalize_words,
                                phonemize, write_language_dicts, write_union_dicts)
 from manifests._provenance import remove_stale
-from manifests.fewshot import fewshot_name, nested_subsets
+from manifests.fewshot import fewshot_name, fewshot_names, nested_subsets
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +34,9 @@ class Options:
     fewshot_hours: Sequence[float] = (1.0, 10.0)
     seed: int = 1
     band_limit: Optional[int] = None  # Hz: audio above it is band-limited to it (BABEL: 8000)
+
+    def __post_init__(self) -> None:
+        fewshot_names(self.fewshot_hours)  # a size that is not positive, two with one name
 
 
 class Row(NamedTuple):
@@ -55,11 +58,12 @@ def convert_splits(lang: str, splits: Mapping[str, Sequence[Item]], opts: Option
         stats, seen = report.split(lang, split), set()
         for item in sorted(splits[split], key=lambda it: it.uid):
             if item.uid in seen:
+                stats.skip(item, "duplicate", f"utterance {item.uid} is listed again (first kept)")
                 continue
             seen.add(item.uid)
             words = normalize_words(item.text or "", lang) if labeled else ""
             if labeled and not words:
-                stats.skipped["empty_text"] += 1
+                stats.skip(item, "empty_text", "no words left in its transcript once normalized")
                 continue
             jobs.append(Job(item.src, str(audio_dir / f"{item.uid}.flac"), *bounds,
                             item.start, item.end, opts.band_limit))
@@ -67,11 +71,11 @@ def convert_splits(lang: str, splits: Mapping[str, Sequence[Item]], opts: Option
     refuse_shorten({job.src for job in jobs})
     rows = {split: [] for split in splits}
     results = run_jobs(jobs, opts.workers, f"{lang}: converting")
-    for (split, item, words), (path, frames, reason) in zip(owners, results):
-        if reason:
-            report.split(lang, split).skipped[reason] += 1
+    for (split, item, words), done in zip(owners, results):
+        if done.reason:
+            report.split(lang, split).skip(item, done.reason, done.detail)
         else:
-            rows[split].append(Row(item, path, frames, words))
+            rows[split].append(Row(item, done.path, done.frames, words))
     return rows
 
 
@@ -85,10 +89,11 @@ def add_phonemes(lang: str, rows: Dict[str, List[Row]], report: Report) -> bool:
     sentences = sorted({r.words for split_rows in rows.values() for r in split_rows})
     phones = dict(zip(sentences, phonemize_sentences(sentences, voice, lang)))
     for split in rows:
-        keep = [r._replace(phones=phones[r.words]) for r in rows[split] if phones[r.words]]
-        if len(keep) < len(rows[split]):
-            report.split(lang, split).skipped["no_phonemes"] += len(rows[split]) - len(keep)
-        rows[split] = keep
+        for row in rows[split]:
+            if not phones[row.words]:
+                report.split(lang, split).skip(row.item, "no_phonemes",
+                                               f"espeak-ng voice {voice} reads its words as nothing")
+        rows[split] = [r._replace(phones=phones[r.words]) for r in rows[split] if phones[r.words]]
     return True
 
 
@@ -177,6 +182,7 @@ def prepare_language(lang: str, splits: Mapping[str, Sequence[Item]], opts: Opti
     if "train" in rows:
         write_fewshot(lang, rows["train"], opts, report, official, with_phones)
     write_language_dicts(lang_dir)
+    report.write_skipped(lang, lang_dir)
 
 
 def finish(dest: Path) -> None:

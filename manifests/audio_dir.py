@@ -56,6 +56,7 @@ def prepare_audio_dir(root, lang: str, opts: Options, valid_percent: float = 0.0
     remove_stale(lang_dir)
     for split, split_rows in splits.items():
         write_split(lang_dir, split, split_rows, report.split(lang, split), labeled=False)
+    report.write_skipped(lang, lang_dir)
     return report
 
 

@@ -85,18 +85,20 @@ def clean_text(text: str) -> str:
     return " ".join(units)
 
 
-def read_segments(path: Path) -> List[Tuple[float, float, str]]:
-    """(start, end, raw text) of each segment of one transcription file."""
-    segments, start, text = [], None, []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+def read_segments(path: Path) -> List[Tuple[float, float, str, int]]:
+    """(start, end, raw text, line number of its ``[start]``) of each segment of one
+    transcription file."""
+    segments, start, text, first = [], None, [], 0
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    for number, line in enumerate(lines, start=1):
         match = _TIME.match(line.strip())
         if not match:
             text.append(line.strip())
             continue
         time = float(match.group(1))
         if start is not None and text and time > start:
-            segments.append((start, time, " ".join(text)))
-        start, text = time, []
+            segments.append((start, time, " ".join(text), first))
+        start, text, first = time, [], number
     return segments
 
 
@@ -107,13 +109,14 @@ def split_items(folder: Path, stats) -> List[Item]:
         audio = next((p for p in (folder / "audio" / f"{txt.stem}{e}" for e in (".sph", ".wav"))
                       if p.exists()), folder / "audio" / f"{txt.stem}.sph")
         speaker = speaker_of(txt.stem)
-        for start, end, raw in read_segments(txt):
-            text = clean_text(raw)
-            if not text:
-                stats.skipped["no_speech"] += 1
-                continue
-            items.append(Item(uid=f"{txt.stem}_{round(start * 100):07d}", src=str(audio),
-                              text=text, speaker=speaker, start=start, end=end))
+        for start, end, raw, line in read_segments(txt):
+            item = Item(uid=f"{txt.stem}_{round(start * 100):07d}", src=str(audio),
+                        text=clean_text(raw), speaker=speaker, start=start, end=end,
+                        origin=f"{txt}:{line}")
+            if item.text:
+                items.append(item)
+            else:
+                stats.skip(item, "no_speech", "its transcript holds only noise tokens")
     return items
 
 

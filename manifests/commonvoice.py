@@ -41,6 +41,7 @@ from manifests.languages import lang_code  # noqa: E402
 logger = logging.getLogger(__name__)
 
 SPLITS = {"train": "train", "valid": "dev", "test": "test"}
+ORIGIN = "\0origin"  # the key of a row's `table:line` (no column of a release is named so)
 _EARLY_FOLDER = re.compile(r"^cv[-_]corpus[-_][^_]*_(.+)$")  # cv-corpus-1_fi (before 5.0)
 
 
@@ -94,13 +95,15 @@ def select(available: Dict[str, Path], requested: Optional[Sequence[str]], corpu
 
 
 def read_table(path: Path) -> List[dict]:
-    """Rows of a Common Voice TSV as dicts; [] (with a warning) when the table is absent."""
+    """Rows of a Common Voice TSV as dicts, each with its ``table:line`` under ``ORIGIN``;
+    [] (with a warning) when the table is absent."""
     if not path.exists():
         logger.warning("%s is missing", path)
         return []
     csv.field_size_limit(sys.maxsize)
     with open(path, encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+        reader = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+        return [{**row, ORIGIN: f"{path}:{reader.line_num}"} for row in reader]
 
 
 def _item(folder: Path, row: dict) -> Item:
@@ -108,7 +111,8 @@ def _item(folder: Path, row: dict) -> Item:
     if name and not Path(name).suffix:  # the first releases listed clips without extension
         name += ".mp3"
     return Item(uid=Path(name).stem, src=str(folder / "clips" / name),
-                text=row.get("sentence") or "", speaker=row.get("client_id") or "")
+                text=row.get("sentence") or "", speaker=row.get("client_id") or "",
+                origin=row.get(ORIGIN, ""))
 
 
 def check_full_release(folder: Path) -> None:
@@ -129,9 +133,9 @@ def held_out(tables: Dict[str, List[dict]], lang: str) -> Tuple[Set[str], Set[st
 
 
 def locale_splits(folder: Path, use_validated: bool,
-                  lang: str = "") -> Tuple[Dict[str, List[Item]], int]:
-    """Items per split, and how many train candidates were dropped for sharing a sentence or
-    a speaker with dev or test (none from ``train.tsv`` in a real release)."""
+                  lang: str = "") -> Tuple[Dict[str, List[Item]], List[Item]]:
+    """Items per split, and the train candidates dropped for sharing a sentence or a speaker
+    with dev or test (none from ``train.tsv`` in a real release)."""
     check_full_release(folder)
     tables = {split: read_table(folder / f"{name}.tsv") for split, name in SPLITS.items()}
     if use_validated:  # every validated clip but dev's and test's own
@@ -142,9 +146,10 @@ def locale_splits(folder: Path, use_validated: bool,
     train = [r for r in tables["train"] if r.get("path")]
     tables["train"] = [r for r in train if (r.get("client_id") or "") not in speakers
                        and normalize_words(r.get("sentence") or "", lang) not in sentences]
+    kept = {id(r) for r in tables["train"]}
     splits = {split: [_item(folder, r) for r in rows if r.get("path")]
               for split, rows in tables.items()}
-    return splits, len(train) - len(tables["train"])
+    return splits, [_item(folder, r) for r in train if id(r) not in kept]
 
 
 def release_name(folder: Path) -> str:
@@ -161,8 +166,9 @@ def prepare_commonvoice(root, langs: Optional[Sequence[str]], opts: Options,
     splits = {lang: locale_splits(folder, use_validated, lang) for lang, folder in chosen.items()}
     claim_languages(opts.dest, {lang: release_name(folder) for lang, folder in chosen.items()})
     for lang, (lang_splits, overlapping) in splits.items():
-        if overlapping:
-            report.split(lang, "train").skipped["shares_dev_test"] += overlapping
+        for item in overlapping:
+            report.split(lang, "train").skip(item, "shares_dev_test",
+                                             "shares its sentence or its speaker with dev or test")
         prepare_language(lang, lang_splits, opts, report)
     finish(opts.dest)
     return report

@@ -6,14 +6,37 @@ from typing import Dict, List, Sequence, Tuple
 from manifests._common import RATE
 
 
+# Units of a subset's name, largest first; milliseconds when no other says the target exactly.
+_UNITS = (("h", 3600.0), ("min", 60.0), ("s", 1.0))
+
+
 def fewshot_name(hours: float) -> str:
-    """``train_1h``, ``train_10h``; below an hour ``train_30min`` or ``train_45s``."""
-    if hours >= 1 and float(hours).is_integer():
-        return f"train_{int(hours)}h"
-    minutes = hours * 60
-    if minutes >= 1 and abs(minutes - round(minutes)) < 1e-9:
-        return f"train_{round(minutes)}min"
-    return f"train_{round(hours * 3600)}s"
+    """The name of a subset, saying its target: ``train_1h``, ``train_10h``, ``train_30min``,
+    ``train_45s`` in the largest unit that holds the target as a whole number, else
+    milliseconds (0.002 h = 7.2 s: ``train_7200ms``)."""
+    if not hours > 0:
+        raise ValueError(f"a few-shot size must be a positive number of hours, got {hours!r}")
+    seconds = hours * 3600
+    for unit, size in _UNITS:
+        count = seconds / size
+        if count >= 1 and abs(count - round(count)) <= 1e-6 * count:
+            return f"train_{round(count)}{unit}"
+    return f"train_{round(seconds * 1000)}ms"
+
+
+def fewshot_names(hours: Sequence[float]) -> Dict[float, str]:
+    """Target -> name for every size asked for; two sizes that would write one subset are an
+    error naming both (the same size twice is one subset)."""
+    names: Dict[float, str] = {}
+    for h in sorted(set(hours)):
+        name = fewshot_name(h)
+        other = next((o for o, n in names.items() if n == name), None)
+        if other is not None:
+            raise ValueError(f"--fewshot-hours {other!r} and {h!r} would both be written as "
+                             f"{name} (sizes are named to the millisecond): give sizes that "
+                             f"differ by at least 1 ms")
+        names[h] = name
+    return names
 
 
 def balanced_order(speakers: Sequence[str], seed: int) -> List[int]:

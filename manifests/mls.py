@@ -21,7 +21,7 @@ from typing import Dict, List, Optional, Sequence, Set
 if __package__ in (None, ""):  # run as a file: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from manifests._common import Item, Report  # noqa: E402
+from manifests._common import Item, Report, SplitStats  # noqa: E402
 from manifests._pipeline import (Options, add_common_args, finish, options_from_args,  # noqa: E402
                                  prepare_language, run_cli)
 from manifests._provenance import claim_languages  # noqa: E402
@@ -47,21 +47,27 @@ def find_languages(root: Path) -> Dict[str, Path]:
     return found
 
 
-def read_split(folder: Path) -> List[Item]:
-    """Items of one split folder from its ``transcripts.txt``."""
+def read_split(folder: Path, stats: Optional[SplitStats] = None) -> List[Item]:
+    """Items of one split folder from its ``transcripts.txt``; a line that is not
+    ``<speaker>_<book>_<segment><TAB>text`` is skipped (counted in ``stats``, named)."""
     path = folder / "transcripts.txt"
     if not path.exists():
         logger.warning("%s is missing", path)
         return []
     ext = "opus" if folder.parent.name.endswith("_opus") else "flac"
     items = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
         uid, _, text = line.partition("\t")
-        parts = uid.split("_")
+        parts, origin = uid.split("_"), f"{path}:{number}"
         if len(parts) != 3:
+            if stats is not None:
+                stats.skip(Item(uid=uid, src="", origin=origin), "malformed",
+                           f"expected <speaker>_<book>_<segment><TAB>text, found {line[:60]!r}")
             continue
         src = folder / "audio" / parts[0] / parts[1] / f"{uid}.{ext}"
-        items.append(Item(uid=uid, src=str(src), text=text, speaker=parts[0]))
+        items.append(Item(uid=uid, src=str(src), text=text, speaker=parts[0], origin=origin))
     return items
 
 
@@ -90,7 +96,8 @@ def prepare_mls(root, langs: Optional[Sequence[str]], opts: Options) -> Report:
     chosen = select(available, requested, "MLS")
     claim_languages(opts.dest, {lang: f"MLS {folder.name}" for lang, folder in chosen.items()})
     for lang, folder in chosen.items():
-        splits = {split: read_split(folder / name) for split, name in SPLITS.items()}
+        splits = {split: read_split(folder / name, report.split(lang, split))
+                  for split, name in SPLITS.items()}
         prepare_language(lang, splits, opts, report, limited_supervision(folder / "train"))
     finish(opts.dest)
     return report

@@ -1,4 +1,5 @@
 """Line-by-line checks of a DATA/<lang>/ folder written by manifests/ (shared by its tests)."""
+import csv
 import os
 import sys
 from collections import Counter
@@ -42,6 +43,22 @@ def check_split(lang_dir, split, kinds=("wrd", "ltr", "phn")):
     return rows, labels
 
 
+def check_skipped(lang_dir, report, lang, corpus_word):
+    """skipped.tsv counts what the report counts, per split and reason, and each row's source
+    is a line of the release file it names, holding ``corpus_word(row)``."""
+    with open(Path(lang_dir) / "skipped.tsv", encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    named = Counter((r["split"], r["reason"]) for r in rows)
+    counted = Counter({(split, reason): n for (name, split), stats in report.stats.items()
+                       if name == lang for reason, n in stats.skipped.items() if n})
+    assert named == counted
+    for row in rows:
+        table, _, line = row["source"].rpartition(":")
+        text = Path(table).read_text(encoding="utf-8").splitlines()[int(line) - 1]
+        assert corpus_word(row) in text, (row, text)
+    return rows
+
+
 def read_dict(path):
     counts = Counter()
     for line in Path(path).read_text(encoding="utf-8").splitlines():
@@ -59,12 +76,12 @@ def label_counts(lang_dir, kind, splits=("train", "valid", "test")):
 
 
 def check_dicts(dest, langs, kinds=("ltr", "phn")):
-    """Per-language dictionaries count their labels; the union sums them."""
+    """Per-language dictionaries count their training labels; the union sums them."""
     for kind in kinds:
         union = Counter()
         for lang in langs:
             own = read_dict(Path(dest) / lang / f"dict.{kind}.txt")
-            assert own == label_counts(Path(dest) / lang, kind)
+            assert own == label_counts(Path(dest) / lang, kind, ("train",))
             union += own
         assert read_dict(Path(dest) / f"dict.{kind}.txt") == union
 

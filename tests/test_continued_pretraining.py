@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from fairseq import checkpoint_utils
 from fairseq.models.wav2vec.wav2vec2 import Wav2Vec2Config, Wav2Vec2Model
 from omegaconf import OmegaConf
 
@@ -73,3 +74,53 @@ def test_architecture_read_from_a_state_dict():
     assert (flags["encoder_layers"], flags["encoder_embed_dim"], flags["encoder_ffn_embed_dim"]) == (2, 64, 128)
     assert (flags["conv_pos"], flags["conv_pos_groups"], flags["extractor_mode"]) == (32, 4, "default")
     assert flags["latent_groups x latent_vars"] == 64 and flags["conv_bias"] is False
+
+
+def load_like_the_trainer(path: str, model: XlsrModel) -> None:
+    """What fairseq's Trainer.load_checkpoint does: the checkpoint read whole, the model handed
+    its `model` entry."""
+    state = checkpoint_utils.load_checkpoint_to_cpu(path)
+    model.load_state_dict(state["model"], strict=True, model_cfg=model.cfg)
+
+
+@pytest.mark.parametrize("checkpoint,config,named", [
+    ({"layer_norm_first": True}, {"layer_norm_first": False},
+     "layer_norm_first: True in the checkpoint, False in the model"),
+    ({"encoder_attention_heads": 2}, {"encoder_attention_heads": 4},
+     "encoder_attention_heads: 2 in the checkpoint, 4 in the model"),
+    ({"activation_fn": "gelu"}, {"activation_fn": "relu"},
+     "activation_fn: gelu in the checkpoint, relu in the model"),
+    ({}, {"conv_feature_layers": "[(32, 10, 4)] + [(32, 3, 2)] * 4 + [(32, 2, 2)] * 2"},
+     "conv_feature_layers: [(32, 10, 5)] + [(32, 3, 2)] * 4 + [(32, 2, 2)] * 2 in the "
+     "checkpoint, [(32, 10, 4)] + [(32, 3, 2)] * 4 + [(32, 2, 2)] * 2 in the model"),
+])
+def test_flags_that_keep_every_shape_are_compared_too(tmp_path, checkpoint, config, named):
+    """The issue's four cases: each keeps every tensor's shape (another network all the same)."""
+    path = str(tmp_path / "released.pt")
+    write_released_format(path, **checkpoint)
+    model = XlsrModel(XlsrConfig(**tiny_flags(**config)))
+    with pytest.raises(ArchitectureMismatch) as error:
+        load_like_the_trainer(path, model)
+    message = str(error.value)
+    assert named in message and len(message.splitlines()) == 3  # the one difference, named
+
+
+def test_training_only_flags_and_spacing_may_differ(tmp_path):
+    path = str(tmp_path / "released.pt")
+    weights = write_released_format(path, conv_feature_layers="[(32,10,5)]+[(32,3,2)]*4+[(32,2,2)]*2")
+    model = XlsrModel(XlsrConfig(**tiny_flags(dropout=0.0, mask_prob=0.3, num_negatives=5,
+                                              feature_grad_mult=1.0, latent_temp=[1.0, 0.5, 0.9])))
+    load_like_the_trainer(path, model)
+    assert torch.equal(model.state_dict()["encoder.layers.0.fc1.weight"],
+                       weights["encoder.layers.0.fc1.weight"])
+
+
+def test_continuing_with_another_layer_norm_position_fails_naming_it(pretraining_data, tmp_path):
+    """The README's continuation command, end to end: fails before training, naming the flag."""
+    released = str(tmp_path / "xlsr_53_56k_format.pt")
+    write_released_format(released, layer_norm_first=True)
+    with pytest.raises(AssertionError) as failed:
+        train_tiny(pretraining_data, tmp_path / "run", 2, f"checkpoint.restore_file={released}",
+                   *RESET)
+    assert "layer_norm_first: True in the checkpoint, False in the model" in str(failed.value)
+    assert not (tmp_path / "run" / "checkpoints" / "checkpoint_last.pt").exists()  # no update

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from _manifest_checks import check_dicts, check_split, read_dict, read_tsv
+from _manifest_checks import check_dicts, check_skipped, check_split, read_dict, read_tsv
 from manifests._labels import UNKNOWN_SPEECH
 from manifests._pipeline import Options
 from manifests.babel import clean_text, main, prepare_babel, read_segments, speaker_of
@@ -31,7 +31,7 @@ def segments_of(folder):
     """uid -> (seconds, cleaned text) of every segment of a split folder."""
     out = {}
     for txt in sorted((folder / "transcription").glob("BABEL_OP3_404_*.txt")):
-        for start, end, raw in read_segments(txt):
+        for start, end, raw, _ in read_segments(txt):
             out[f"{txt.stem}_{round(start * 100):07d}"] = (end - start, clean_text(raw))
     return out
 
@@ -57,6 +57,10 @@ def test_segments_and_skips(prepared):
     assert train.kept + valid.kept == summary["training"]
     # per recording: one silence per spoken segment and a noise-only tail
     assert dict(train.skipped) == {"missing": 1, "no_speech": 3 * (SEGMENTS + 1)}
+    # each segment named with the transcription line of its start time
+    rows = check_skipped(prepared[2] / "ka", report, "ka",
+                         lambda row: f"[{float(row['detail'].split()[1].split('-')[0]):.3f}]")
+    assert all(Path(r["source"].rpartition(":")[0]).stem == Path(r["path"]).stem for r in rows)
     assert report.stats[("ka", "test")].kept == summary["dev"] == SEGMENTS
 
 
@@ -85,7 +89,7 @@ def test_limited_lp_list_is_train_10h(prepared):
 def test_utterances_are_the_segments_with_unknown_speech(prepared):
     root, _, dest, _ = prepared
     segments = segments_of(root / "conversational" / "training")
-    unknown = 0
+    unknown, in_train = 0, 0
     for split in ("train", "valid"):
         rows, labels = check_split(dest / "ka", split)
         for (path, frames), words, ltr, phn in zip(rows, labels["wrd"], labels["ltr"],
@@ -97,8 +101,10 @@ def test_utterances_are_the_segments_with_unknown_speech(prepared):
             assert ltr.split().count(UNKNOWN_SPEECH) == phn.split().count(UNKNOWN_SPEECH) == n
             assert "<" not in words.replace(UNKNOWN_SPEECH, "")
             unknown += n
+            in_train += n if split == "train" else 0
     assert unknown == 2 * 3  # segments 1 and 2 of each training recording: `<hes>`, `(())`
-    assert read_dict(dest / "ka" / "dict.ltr.txt")[UNKNOWN_SPEECH] == unknown + 2  # + dev's
+    # the dictionary counts train alone (two of the three recordings; valid holds the third)
+    assert read_dict(dest / "ka" / "dict.ltr.txt")[UNKNOWN_SPEECH] == in_train == 2 * 2
     check_dicts(dest, ["ka"])
 
 

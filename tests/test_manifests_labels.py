@@ -2,8 +2,11 @@
 import pytest
 
 import _manifest_checks  # noqa: F401  (makes manifests/ importable)
-from manifests.fewshot import balanced_order, fewshot_name, nested_subsets
-from manifests._labels import espeak_voice, letters, normalize_words, phonemize
+from manifests.commonvoice import main as commonvoice_main
+from manifests.fewshot import balanced_order, fewshot_name, fewshot_names, nested_subsets
+from _manifest_checks import read_dict
+from manifests._labels import (espeak_voice, letters, normalize_words, phonemize,
+                               write_language_dicts, write_union_dicts)
 
 
 @pytest.mark.parametrize("text,lang,words", [
@@ -30,9 +33,25 @@ def test_phonemize_keeps_lines_aligned():
     assert out[0].split(" | ")[0].split() == ["o", "l", "a"]
 
 
-def test_fewshot_names():
-    assert [fewshot_name(h) for h in (1, 10, 0.5, 10 / 3600)] == [
-        "train_1h", "train_10h", "train_30min", "train_10s"]
+def test_fewshot_names_say_their_target():
+    assert [fewshot_name(h) for h in (1, 10, 0.5, 1.5, 10 / 3600, 10 / 60)] == [
+        "train_1h", "train_10h", "train_30min", "train_90min", "train_10s", "train_10min"]
+    # 0.002 h is 7.2 s (was named train_7s), 0.00205 h is 7.38 s (also train_7s)
+    assert fewshot_names([0.00205, 0.002, 0.002]) == {0.002: "train_7200ms",
+                                                      0.00205: "train_7380ms"}
+
+
+def test_fewshot_names_that_collide_are_refused(tmp_path, capsys):
+    with pytest.raises(ValueError, match="0.002 and 0.0020000001 would both be written as "
+                       "train_7200ms"):
+        fewshot_names([0.002, 0.0020000001])
+    with pytest.raises(ValueError, match="positive number of hours, got 0.0"):
+        fewshot_names([1.0, 0.0])
+    with pytest.raises(SystemExit) as err:  # the CLI, before anything is read or written
+        commonvoice_main(["--root", str(tmp_path / "none"), "--dest", str(tmp_path / "data"),
+                          "--fewshot-hours", "0.002,0.0020000001"])
+    assert err.value.code == 2 and "would both be written as train_7200ms" in capsys.readouterr().err
+    assert not (tmp_path / "data").exists()
 
 
 def test_balanced_order_and_nesting():
@@ -73,3 +92,19 @@ def test_unknown_speech_is_one_unit_of_every_label_kind(monkeypatch):
     out = _pipeline.phonemize_sentences([f"ab {UNK} c", UNK, "xy", f"{UNK} ab"], "fi")
     assert out == [f"a b | {UNK} | c", UNK, "x y", f"{UNK} | a b"]
     assert sorted(seen) == ["ab", "c", "xy"]  # each fragment phonemized once
+
+
+def test_dictionaries_count_training_labels_only(tmp_path):
+    """A symbol seen only in valid or test (`c`, `x`) stays out of the model's output layer,
+    per language and in the union, as fairseq's and ESPnet's recipes build dictionaries."""
+    labels = {"fi": {"train": "a b |\na a |\n", "valid": "a c |\n", "test": "c b |\n"},
+              "sw": {"train": "b d |\n", "test": "x |\n"}}
+    for lang, splits in labels.items():
+        for split, text in splits.items():
+            (tmp_path / lang).mkdir(exist_ok=True)
+            (tmp_path / lang / f"{split}.phn").write_text(text, encoding="utf-8")
+        write_language_dicts(tmp_path / lang)
+    write_union_dicts(tmp_path)
+    assert read_dict(tmp_path / "fi" / "dict.phn.txt") == {"a": 3, "b": 1, "|": 2}
+    assert read_dict(tmp_path / "sw" / "dict.phn.txt") == {"b": 1, "d": 1, "|": 1}
+    assert read_dict(tmp_path / "dict.phn.txt") == {"a": 3, "b": 2, "d": 1, "|": 3}

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from _manifest_checks import check_dicts, check_fewshot, check_split, read_tsv
+from _manifest_checks import check_dicts, check_fewshot, check_skipped, check_split, read_tsv
 from manifests._pipeline import Options
 from manifests.mls import main, prepare_mls
 from xlsr_plugin.synthetic import make_mls_release
@@ -13,6 +13,8 @@ from xlsr_plugin.synthetic import make_mls_release
 def prepared(tmp_path_factory):
     root = tmp_path_factory.mktemp("mls")
     summary = make_mls_release(root, {"polish": 8}, seed=0, broken=True)
+    with open(root / "mls_polish_opus" / "train" / "transcripts.txt", "a") as f:
+        f.write("not-an-id\tsome words\n")  # no <speaker>_<book>_<segment>: named, skipped
     summary.update(make_mls_release(root, {"portuguese": 3}, seed=1, flavor="flac"))
     dest = tmp_path_factory.mktemp("data")
     report = prepare_mls(root, ["polish", "pt"], Options(dest=dest, workers=2, phonemes=True,
@@ -28,7 +30,12 @@ def test_counts_and_skips(prepared):
     _, summary, _, report = prepared
     train = report.stats[("pl", "train")]
     assert train.kept == summary["polish"]["train"]
-    assert dict(train.skipped) == {"missing": 1, "unreadable": 1, "empty_text": 1}
+    assert dict(train.skipped) == {"missing": 1, "unreadable": 1, "empty_text": 1, "malformed": 1}
+    # each named with the transcripts.txt line of its id
+    rows = check_skipped(prepared[2] / "pl", report, "pl",
+                         lambda row: Path(row["path"]).stem if row["path"] != "-" else "not-an-id")
+    assert [r["detail"] for r in rows if r["reason"] == "malformed"] == [
+        "expected <speaker>_<book>_<segment><TAB>text, found 'not-an-id\\tsome words'"]
     assert report.stats[("pl", "valid")].kept == summary["polish"]["dev"]
     assert report.stats[("pt", "test")].kept == summary["portuguese"]["test"]
 

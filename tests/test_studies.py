@@ -123,7 +123,7 @@ def test_alpha_study(tmp_path, demo_out):
 def test_fewshot_study(tmp_path, demo_out):
     done = finished(demo_out, "xlsr10", "none")
     table, stdout = study("fewshot", tmp_path, demo_out, "--label-minutes", "0.02,0.1")
-    assert table["subsets"] == ["train_1s", "train_6s"]
+    assert table["subsets"] == ["train_1200ms", "train_6s"]
     assert list(table["rows"]) == ["xlsr10", "mono_fr", "none", "gain_mono_fr", "gain_none"]
     seed = table["per_seed"][0]["rows"]
     for x in table["subsets"]:
@@ -134,14 +134,14 @@ def test_fewshot_study(tmp_path, demo_out):
     # split is one clip of each of its two training voices here.
     data = tmp_path / "data"
     small, large, train = (set(read_subset(str(data), "ky", name))
-                           for name in ("train_1s", "train_6s", "train"))
+                           for name in ("train_1200ms", "train_6s", "train"))
     assert len(small) == 1 and small < large == train and len(train) == 2
     speaker = clip_speakers(demo_out / "cv-corpus-synthetic" / "ky" / "validated.tsv")
     for subset in (small, large):
         counts = Counter(speaker[os.path.splitext(os.path.basename(p))[0]] for p, _ in subset)
         assert max(counts.values()) - min(counts.values()) <= 1
     seconds = table["labelled_seconds"]["ky"]
-    assert 1.2 <= seconds["train_1s"] < seconds["train_6s"]
+    assert 1.2 <= seconds["train_1200ms"] < seconds["train_6s"]
     # XLSR-10 and no pretraining: the demo folder's runs, not trained again when there.
     for name, was_done in done.items():
         assert not was_done or f"pretrain_{name}_s1 started" not in stdout

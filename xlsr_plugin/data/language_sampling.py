@@ -1,8 +1,9 @@
 """Language-balanced sampling of XLSR (Conneau et al. 2020, section 3.2), without fairseq.
 
 Languages are sampled with p_l = (n_l/N)^alpha / sum_l' (n_l'/N)^alpha, n_l the amount of data of
-language l (hours or utterances). alpha=1 keeps the natural distribution, alpha=0 is uniform, and
-the paper's alpha=0.5 up-samples low-resource languages.
+language l (hours or utterances; the tasks count the hours training reads, each clip capped at
+the crop). alpha=1 keeps the natural distribution, alpha=0 is uniform, and the paper's alpha=0.5
+up-samples low-resource languages.
 
 With several corpora per language (XLSR-53: Common Voice, BABEL, MLS), sampling has two levels
 (XLS-R, Babu et al. 2021): languages by alpha, then the corpora of a language by beta over their

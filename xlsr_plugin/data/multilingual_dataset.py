@@ -28,6 +28,19 @@ def _num_tokens(dataset) -> np.ndarray:
     return sizes if audio.pad else np.minimum(sizes, audio.max_sample_size)
 
 
+def trained_hours(dataset) -> float:
+    """Hours of audio training reads: each clip capped at max_sample_size, as RawAudioDataset's
+    collater crops longer ones (padded batches too). The n_l of language sampling by hours."""
+    audio = raw_audio(dataset)
+    sizes = np.minimum(np.asarray(audio.sizes, dtype=np.int64), audio.max_sample_size)
+    return float(sizes.sum()) / audio.sample_rate / 3600.0
+
+
+def filtered_count(dataset) -> int:
+    """Manifest rows shorter than min_sample_size, which FileAudioDataset leaves out at load."""
+    return len(getattr(raw_audio(dataset), "skipped_indices", ()))
+
+
 def bad_audio_reports(samples) -> List[tuple]:
     """The BadAudio of every bad file the batch's items met while being read (in loader workers:
     the batch is how they reach the training process)."""
@@ -72,6 +85,8 @@ class MultilingualDataset(FairseqDataset):
         self.lang_ids = np.asarray(lang_ids, dtype=np.int64)
         self.hours = np.asarray(hours, dtype=np.float64)
         self.lengths = np.array([len(d) for d in self.datasets], dtype=np.int64)
+        self.trained_hours = np.array([trained_hours(d) for d in self.datasets])
+        self.filtered = np.array([filtered_count(d) for d in self.datasets], dtype=np.int64)
         self.offsets = np.concatenate([[0], np.cumsum(self.lengths)[:-1]])
         self.all_num_tokens = np.concatenate([_num_tokens(d) for d in self.datasets])
         self.resampled = alpha is not None
@@ -105,7 +120,9 @@ class MultilingualDataset(FairseqDataset):
             self.log_plan()
 
     def log_plan(self):
-        """One line per language; with corpora, the hours, share and draws of each of them."""
+        """One line per language; with corpora, the hours, share and draws of each of them. The
+        hours and utterances are those kept: rows under min_sample_size are counted apart."""
+        audio = raw_audio(self.datasets[0])
         for lang in dict.fromkeys(self.languages):
             parts = [i for i, name in enumerate(self.languages) if name == lang]
             p = self.probabilities[parts].sum()
@@ -114,9 +131,13 @@ class MultilingualDataset(FairseqDataset):
                 f"{self.draws[i]} drawn" for i in parts
             ) if self.names[parts[0]] != lang else ""
             logger.info(
-                "epoch %d language %s: %.3f hours, %d utterances, p=%.4f, %d utterances drawn%s",
+                "epoch %d language %s: %.3f hours, %d utterances, p=%.4f, %d utterances drawn%s; "
+                "%.3f hours trained (clips cropped to max_sample_size=%d); kept %d, filtered %d "
+                "shorter than min_sample_size=%d (not in hours or p)",
                 self.epoch, lang, self.hours[parts].sum(), self.lengths[parts].sum(), p,
                 self.draws[parts].sum(), f" ({by_corpus})" if by_corpus else "",
+                self.trained_hours[parts].sum(), audio.max_sample_size, self.lengths[parts].sum(),
+                self.filtered[parts].sum(), audio.min_sample_size or 0,
             )
 
     @property

@@ -1,12 +1,16 @@
-"""The wav2vec 2.0 architecture flags a state dict reveals, so that loading a checkpoint into a
-model built from other flags (continuing xlsr_53_56k.pt with `checkpoint.restore_file=`) fails
-naming the flags that differ, not the first tensor whose shape does.
+"""The wav2vec 2.0 architecture flags of a checkpoint, so that loading it into a model built from
+other flags (continuing xlsr_53_56k.pt with `checkpoint.restore_file=`) fails naming the flags
+that differ, not the first tensor whose shape does, nor silently when no shape changes.
 
-Only flags that shape or name parameters can be read back (not encoder_attention_heads,
-layer_norm_first or activation_fn, which leave the state dict as it is).
+The checkpoint's `cfg.model` holds every flag (layer_norm_first, encoder_attention_heads,
+activation_fn, conv strides... leave the tensors' shapes as they are); without it (a bare state
+dict) the flags that shape or name parameters are read back from the tensors.
 """
+import ast
+import gc
+import operator
 import re
-from typing import Dict, List, Mapping
+from typing import Dict, List, Mapping, Optional
 
 CONV = re.compile(r"feature_extractor\.conv_layers\.(\d+)\.0\.weight$")
 LAYER = re.compile(r"encoder\.layers\.(\d+)\.")
@@ -60,8 +64,78 @@ def differing_flags(model_state: Mapping, checkpoint_state: Mapping) -> List[str
             for flag, value in ours.items() if theirs.get(flag) != value]
 
 
-def check_same_architecture(model_state: Mapping, checkpoint_state: Mapping) -> None:
-    differences = differing_flags(model_state, checkpoint_state)
+# Wav2Vec2Config fields that shape the network (not dropout, masking, negatives, temperatures,
+# feature_grad_mult and the other training-only fields).
+NETWORK_FIELDS = (
+    "extractor_mode", "conv_feature_layers", "conv_bias", "encoder_layers", "encoder_embed_dim",
+    "encoder_ffn_embed_dim", "encoder_attention_heads", "activation_fn", "layer_type",
+    "layer_norm_first", "conv_pos", "conv_pos_groups", "pos_conv_depth", "max_positions",
+    "final_dim", "quantize_targets", "quantize_input", "same_quantizer", "target_glu",
+    "quantizer_depth", "quantizer_factor", "latent_vars", "latent_groups", "latent_dim",
+    "depthwise_conv_kernel_size", "attn_type", "pos_enc_type",
+    "adp_num", "adp_dim", "adp_act_fn", "adp_trf_idx",
+)
+_OPERATORS = {ast.Add: operator.add, ast.Mult: operator.mul}
+
+
+def _layer_list(text: str):
+    """``[(512, 10, 5)] + [(512, 3, 2)] * 4`` as a list, without eval (a checkpoint is data);
+    the text itself when it is not such an expression."""
+    def value(node):
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.List):
+            return [value(e) for e in node.elts]
+        if isinstance(node, ast.Tuple):
+            return tuple(value(e) for e in node.elts)
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+            return _OPERATORS[type(node.op)](value(node.left), value(node.right))
+        raise ValueError(ast.dump(node))
+    try:
+        return value(ast.parse(text, mode="eval").body)
+    except (SyntaxError, ValueError, TypeError):
+        return text
+
+
+def _comparable(field: str, value):
+    if field == "conv_feature_layers" and isinstance(value, str):
+        return _layer_list(value)
+    return str(value) if value is not None and not isinstance(value, (bool, int, float)) else value
+
+
+def checkpoint_model_cfg(state_dict: Mapping) -> Optional[Mapping]:
+    """The `cfg.model` of the checkpoint `state_dict` was read from, or None. fairseq's Trainer
+    hands the model only `state["model"]`; the checkpoint dict that holds it is found among the
+    objects referring to it (no fairseq code patched or copied)."""
+    for holder in gc.get_referrers(state_dict):
+        if isinstance(holder, dict) and holder.get("model") is state_dict:
+            cfg = holder.get("cfg")
+            model = cfg.get("model") if hasattr(cfg, "get") else None
+            if model is not None:
+                return model
+    return None
+
+
+def differing_cfg(model_cfg, checkpoint_cfg: Mapping) -> List[str]:
+    """`flag: <checkpoint value> in the checkpoint, <model value> in the model` for each network
+    field of both configs that differs (a field the checkpoint predates is not compared)."""
+    out = []
+    for field in NETWORK_FIELDS:
+        if field not in checkpoint_cfg or not hasattr(model_cfg, field):
+            continue
+        theirs, ours = checkpoint_cfg.get(field), getattr(model_cfg, field)
+        if _comparable(field, theirs) != _comparable(field, ours):
+            out.append(f"{field}: {theirs} in the checkpoint, {ours} in the model")
+    return out
+
+
+def check_same_architecture(model_state: Mapping, checkpoint_state: Mapping,
+                            model_cfg=None) -> None:
+    """Raise ArchitectureMismatch naming every flag of the checkpoint the model does not share:
+    from the checkpoint's cfg.model when it comes with one, else from the tensors."""
+    checkpoint_cfg = checkpoint_model_cfg(checkpoint_state) if model_cfg is not None else None
+    differences = differing_cfg(model_cfg, checkpoint_cfg) if checkpoint_cfg is not None else []
+    differences = differences or differing_flags(model_state, checkpoint_state)
     if differences:
         raise ArchitectureMismatch(
             "the checkpoint was trained with other model.* flags than this config:\n  "

@@ -102,7 +102,7 @@ class XlsrModel(Wav2Vec2Model):
         # (Fine-tuning builds the model from the checkpoint's own flags, then drops the
         # pretraining modules: nothing to compare there.)
         if self.final_proj is not None:
-            check_same_architecture(self.state_dict(), state_dict)
+            check_same_architecture(self.state_dict(), state_dict, self.cfg)
         return super().load_state_dict(state_dict, strict=strict, model_cfg=model_cfg, args=args)
 
     def _keep_code_choices(self, module, inputs, logits):

@@ -6,6 +6,7 @@ from collections import OrderedDict
 from typing import List, Tuple
 
 from fairseq.data.text_compressor import TextCompressionLevel
+from omegaconf.errors import OmegaConfBaseException
 
 from xlsr_plugin.data.manifests import (
     ManifestError,
@@ -15,7 +16,7 @@ from xlsr_plugin.data.manifests import (
     manifest_path,
     parse_split,
 )
-from xlsr_plugin.data.multilingual_dataset import MultilingualDataset, raw_audio
+from xlsr_plugin.data.multilingual_dataset import MultilingualDataset, raw_audio, trained_hours
 from xlsr_plugin.tasks._evaluation_iterator import for_evaluation
 
 logger = logging.getLogger(__name__)
@@ -50,6 +51,30 @@ def language_list(text: str) -> List[str]:
 def part_name(lang: str, corpus: str) -> str:
     """A part's name in logs and MultilingualDataset.names: `pl`, or `mls/pl` with corpora."""
     return f"{corpus}/{lang}" if corpus else lang
+
+
+def valid_subsets(cfg) -> List[str]:
+    """dataset.valid_subset as the task config sees it; [] for a task config built without the
+    rest of the configuration (nothing to resolve it from)."""
+    try:
+        subsets = str(cfg.valid_subset)
+    except (AttributeError, OmegaConfBaseException):
+        return []
+    return [] if subsets.startswith("${") else [s for s in subsets.split(",") if s]
+
+
+def every_utterance(dataset, kwargs: dict) -> dict:
+    """get_batch_iterator arguments that drop no utterance of an evaluation subset: fairseq's
+    batch_by_size drops a last batch smaller than required_batch_size_multiple (8 by default:
+    subsets scored short, and "The dataset is empty" for one that fits in a batch), and
+    max_tokens below the longest utterance would skip it."""
+    max_tokens = kwargs.get("max_tokens")
+    longest = int(dataset.sizes.max()) if len(dataset) else 0
+    if max_tokens is not None and max_tokens < longest:
+        logger.info("evaluation: max_tokens %d raised to the longest utterance, %d samples",
+                    max_tokens, longest)
+        max_tokens = longest
+    return {**kwargs, "max_tokens": max_tokens, "required_batch_size_multiple": 1}
 
 
 class MultilingualTaskMixin:
@@ -127,11 +152,13 @@ class MultilingualTaskMixin:
     def combine_languages(self, split: str, datasets: "OrderedDict", alpha=None) -> MultilingualDataset:
         """One dataset over the (language, corpus) keys of `datasets`; resampled with `alpha`
         (and task.corpus_alpha within a language) on the training split."""
+        self.warn_if_selection_is_partial(split, {lang for lang, _ in datasets})
         hours = [hours_of(raw_audio(d)) for d in datasets.values()]
         resample = alpha is not None and split == self.cfg.train_subset and len(datasets) > 1
         amounts = None
-        if resample:
-            amounts = hours if self.cfg.sampling_unit == "hours" else [len(d) for d in datasets.values()]
+        if resample:  # hours as trained: each clip capped at the crop, max_sample_size
+            amounts = [trained_hours(d) for d in datasets.values()] \
+                if self.cfg.sampling_unit == "hours" else [len(d) for d in datasets.values()]
         logger.info(
             "%s: %d language(s), %d part(s), %.3f hours, %d utterances",
             split, len({lang for lang, _ in datasets}), len(datasets), sum(hours),
@@ -147,14 +174,29 @@ class MultilingualTaskMixin:
             corpus_alpha=self.cfg.corpus_alpha,
         )
 
+    def warn_if_selection_is_partial(self, split: str, langs) -> None:
+        """fairseq selects checkpoint_best.pt (and stops early) on the first validation subset
+        alone: say so when it holds some of the task's languages and others are validated."""
+        subsets = valid_subsets(self.cfg)
+        if len(subsets) < 2 or split != subsets[0] or len(langs) >= len(self.languages):
+            return
+        combined = self.split_parts(split)[0]
+        logger.warning(
+            "checkpoint_best.pt is selected on %s alone (%s of the task's %d languages): fairseq "
+            "selects on the first of dataset.valid_subset=%s. To select over every language, "
+            "put the combined subset first: dataset.valid_subset=%s,%s", split,
+            ",".join(sorted(langs)), len(self.languages), ",".join(subsets), combined,
+            ",".join(subsets))
+
     # -- batch iterators ----------------------------------------------------------------------
 
     def is_training_dataset(self, dataset) -> bool:
         return dataset is self.datasets.get(self.cfg.train_subset)
 
     def get_batch_iterator(self, dataset, **kwargs):
-        """Evaluation subsets stop their DataLoader workers after each pass (training keeps
-        fairseq's persistent ones): processes and descriptors stay bounded however many
-        `valid_<lang>` subsets are validated."""
-        iterator = super().get_batch_iterator(dataset, **kwargs)
-        return iterator if self.is_training_dataset(dataset) else for_evaluation(iterator)
+        """Evaluation subsets keep every utterance and stop their DataLoader workers after each
+        pass (training keeps fairseq's persistent ones): processes and descriptors stay bounded
+        however many `valid_<lang>` subsets are validated."""
+        if self.is_training_dataset(dataset):
+            return super().get_batch_iterator(dataset, **kwargs)
+        return for_evaluation(super().get_batch_iterator(dataset, **every_utterance(dataset, kwargs)))

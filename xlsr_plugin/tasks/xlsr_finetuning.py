@@ -229,16 +229,9 @@ class XlsrFinetuningTask(SeededStepsMixin, MultilingualTaskMixin, AudioFinetunin
         if self.is_training_dataset(dataset):
             kwargs = self._training_budget(dataset, max_tokens, kwargs)
             return super().get_batch_iterator(dataset, max_tokens=max_tokens, **kwargs)
-        # Evaluation never drops an utterance, and labelled utterances are never cropped: a
-        # batch must hold the longest one (fairseq-generate's default of 12000 tokens is a text
-        # default, 0.75 s of audio).
-        longest = int(dataset.sizes.max()) if len(dataset) else 0
-        if max_tokens is not None and max_tokens < longest:
-            logger.info("evaluation: max_tokens %d raised to the longest utterance, %d samples", max_tokens, longest)
-            max_tokens = longest
-        # fairseq drops a last batch smaller than the multiple: evaluation must see every
-        # utterance.
-        kwargs["required_batch_size_multiple"] = 1
+        # Evaluation never drops an utterance (MultilingualTaskMixin: a batch holds the longest
+        # one, whatever max_tokens, e.g. fairseq-generate's text default of 12000 tokens, 0.75 s
+        # of audio; no batch multiple), and labelled utterances are never cropped.
         return super().get_batch_iterator(dataset, max_tokens=max_tokens, **kwargs)
 
     def _training_budget(self, dataset, max_tokens, kwargs):

@@ -47,9 +47,14 @@ class XlsrPretrainingConfig(AudioPretrainingConfig):
                   "bad stops the run with the list"},
     )
     sampling_unit: SAMPLING_UNITS = field(
-        default="hours", metadata={"help": "what n_l counts: hours of audio or utterances"}
+        default="hours", metadata={"help": "what n_l counts: hours of audio as trained (each "
+                                   "clip capped at max_sample_size; clips under min_sample_size "
+                                   "left out) or utterances"}
     )
     train_subset: str = II("dataset.train_subset")
+    # Read, not set (no help text: fairseq would add a second --valid-subset option): the first
+    # of them selects checkpoint_best.pt.
+    valid_subset: str = II("dataset.valid_subset")
 
 
 @register_task("xlsr_pretraining", dataclass=XlsrPretrainingConfig)
