@@ -184,14 +184,17 @@ def relabelled(checkpoint, labels, path):
 
 
 @pytest.mark.parametrize("labels, frames_text, eos_text", [("phn", "k a a | k", "a a"), ("ltr", "kaa k", "aa")])
-def test_tokenizer_decodes_like_fairseq_greedy_output(ctc_checkpoint, labels, frames_text, eos_text, tmp_path):
+def test_tokenizer_decodes_like_fairseq_greedy_output(ctc_checkpoint, labels, frames_text, eos_text, speech,
+                                                     tmp_path):
     from transformers import Wav2Vec2Processor
 
     from xlsr_plugin.hf.check import hf_transcripts
 
     checkpoint = relabelled(ctc_checkpoint, labels, tmp_path / f"{labels}.pt")
     folder = str(tmp_path / "hf")
-    export(checkpoint, folder, check=False)
+    report = export(checkpoint, folder, check_audio=speech)
+    # on speech, this undertrained model picks fairseq's <pad> and </s> on some frames
+    assert report.ok and all(t and "<s>" not in t and "</s>" not in t for c in report.comparisons for t in c.hf_text)
     processor = Wav2Vec2Processor.from_pretrained(folder)
     vocab = processor.tokenizer.get_vocab()
     blank, bar, a, k = 0, vocab["|"], vocab["a"], vocab["k"]
