@@ -32,12 +32,13 @@ TINY_ARCH = [
 ]
 XLSR_53_FLAGS = ["--extractor-mode", "layer_norm", "--layer-norm-first", "--conv-bias", "--normalize"]
 
-# A process in which fairseq and the plugin cannot be imported.
+# A process in which fairseq, the plugin and phonemizer (which the exported phone tokenizer
+# does without) cannot be imported.
 BLOCK_FAIRSEQ = r"""
 import importlib.abc, sys
 class Blocked(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("fairseq", "xlsr_plugin"):
+        if name.split(".")[0] in ("fairseq", "xlsr_plugin", "phonemizer"):
             raise ImportError(f"{name} is blocked in this process")
 sys.meta_path.insert(0, Blocked())
 """

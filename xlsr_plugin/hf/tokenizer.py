@@ -18,6 +18,7 @@ blank: `never_targets` are the other two, which a transcriber maps to the blank 
 """
 import json
 import os
+from typing import Optional
 
 from fairseq.data import Dictionary
 from transformers import Wav2Vec2CTCTokenizer, Wav2Vec2PhonemeCTCTokenizer
@@ -40,7 +41,7 @@ def hf_vocabulary(dictionary: Dictionary) -> dict:
     return vocabulary
 
 
-def ctc_tokenizer(dictionary: Dictionary, folder: str, labels: str = None):
+def ctc_tokenizer(dictionary: Dictionary, folder: str, labels: Optional[str] = None):
     """Writes folder/vocab.json and returns the tokenizer reading it: a phoneme tokenizer for
     `labels` in PHONE_LABELS, else a letter one."""
     vocabulary = hf_vocabulary(dictionary)
