@@ -3,6 +3,8 @@ argparse-format ones with XLSR-53's and wav2vec 2.0 Base's feature encoders, the
 file's format; the exported folders reproduce fairseq in a process that cannot import fairseq."""
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 
@@ -30,14 +32,18 @@ TINY_ARCH = [
 ]
 XLSR_53_FLAGS = ["--extractor-mode", "layer_norm", "--layer-norm-first", "--conv-bias", "--normalize"]
 
-# Runs the exported folder with transformers alone: fairseq and the plugin cannot be imported.
-WITHOUT_FAIRSEQ = r"""
+# A process in which fairseq, the plugin and phonemizer (which the exported phone tokenizer
+# does without) cannot be imported.
+BLOCK_FAIRSEQ = r"""
 import importlib.abc, sys
 class Blocked(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("fairseq", "xlsr_plugin"):
+        if name.split(".")[0] in ("fairseq", "xlsr_plugin", "phonemizer"):
             raise ImportError(f"{name} is blocked in this process")
 sys.meta_path.insert(0, Blocked())
+"""
+# Runs the exported folder with transformers alone.
+WITHOUT_FAIRSEQ = BLOCK_FAIRSEQ + r"""
 import soundfile as sf, torch
 from transformers import AutoConfig, AutoFeatureExtractor, Wav2Vec2ForCTC, Wav2Vec2ForPreTraining, Wav2Vec2Processor
 folder, out, wavs = sys.argv[1], sys.argv[2], sys.argv[3:]
@@ -53,7 +59,9 @@ result = {"input_values": inputs.input_values, "attention_mask": inputs.attentio
 result.update({f"layer {i}": h for i, h in enumerate(o.hidden_states[1:])})
 if ctc:
     result["logits"] = o.logits
-    result["text"] = processor.batch_decode([o.logits.argmax(-1)[b, :n] for b, n in enumerate(lengths)])
+    tokenizer, classes = processor.tokenizer, o.logits.argmax(-1)
+    classes[torch.isin(classes, torch.tensor([tokenizer.bos_token_id, tokenizer.eos_token_id]))] = tokenizer.pad_token_id
+    result["text"] = processor.batch_decode([classes[b, :n] for b, n in enumerate(lengths)])
 else:
     result.update(projected=o.projected_states, quantized=o.projected_quantized_states)
 assert not [m for m in sys.modules if m.split(".")[0] in ("fairseq", "xlsr_plugin")]
@@ -72,7 +80,11 @@ def write_args_checkpoint(path, data, *flags):
         "--optimizer", "adam", "--lr", "0.0005", *TINY_ARCH, *flags,
     ])
     model = tasks.setup_task(args).build_model(args)
-    torch.save({"args": args, "model": model.state_dict(), "extra_state": {}}, path)
+    # the training history the released files hold, which fine-tuning from them reads
+    history = [{"criterion_name": "Wav2vecCriterion", "optimizer_name": "FairseqAdam",
+                "lr_scheduler_state": {"best": None}, "num_updates": 0}]
+    torch.save({"args": args, "model": model.state_dict(), "extra_state": {},
+                "optimizer_history": history, "last_optimizer_state": None}, path)
     return str(path)
 
 
@@ -95,11 +107,8 @@ def assert_same_as_fairseq(checkpoint_path, folder, wavs, tmp_path):
     assert len([name for name in diffs if name.startswith("layer ")]) == checkpoint.encoder.encoder_layers
     assert max(diffs.values()) <= TOLERANCE, diffs
     if checkpoint.is_ctc:
-        # fairseq's decoder drops its <pad> and </s> (named <s>, </s> in transformers), which
-        # an undertrained model can pick on some frames
-        as_fairseq = [t.replace("<s>", "").replace("</s>", "") for t in theirs["text"]]
-        assert as_fairseq == fairseq_transcripts(checkpoint, ours["logits"], theirs["lengths"])
-        assert any(t.strip() for t in as_fairseq)
+        assert theirs["text"] == fairseq_transcripts(checkpoint, ours["logits"], theirs["lengths"])
+        assert any(t.strip() for t in theirs["text"])
     return diffs
 
 
@@ -113,6 +122,26 @@ def speech(finetuning_data):
     """Two test utterances of different lengths (the padded batch pads one)."""
     folder = os.path.join(finetuning_data, test_finetuning_e2e.LANGS[0], "audio")
     return [os.path.join(folder, "test_0.wav"), os.path.join(folder, "test_1.wav")]
+
+
+def docs_transcripts(folder, wavs, tmp_path):
+    """docs/export.md's transcriber, in a process without fairseq, on the exported `folder`:
+    {"alone": each clip alone, "batched": all clips in one call}."""
+    with open(os.path.join(ROOT, "docs", "export.md"), encoding="utf-8") as f:
+        snippet = re.search(r"```python\n(.*?)```", f.read(), re.S).group(1)
+    run = r"""
+import json, soundfile as sf
+clips = [sf.read(w, dtype="float32")[0] for w in sys.argv[2:]]
+json.dump({"alone": [transcribe([c])[0] for c in clips], "batched": transcribe(clips)}, open(sys.argv[1], "w"))
+"""
+    cwd = str(tmp_path / "docs_run")
+    os.makedirs(cwd, exist_ok=True)
+    shutil.copytree(folder, os.path.join(cwd, "xlsr_hf"))  # the snippet's folder name
+    out = os.path.join(cwd, "transcripts.json")
+    subprocess.run([sys.executable, "-c", BLOCK_FAIRSEQ + snippet + run, out, *wavs], check=True,
+                   cwd=cwd, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    with open(out, encoding="utf-8") as f:
+        return json.load(f)
 
 
 @pytest.fixture(scope="module")
@@ -140,26 +169,76 @@ def test_ctc_checkpoint_exports_to_wav2vec2_for_ctc(ctc_checkpoint, finetuning_d
     assert (config["vocab_size"], config["pad_token_id"]) == (4 + len(phones), 0)
     assert (config["hidden_size"], config["num_hidden_layers"], config["conv_dim"]) == (64, 2, [32] * 7)
     tokenizer = hf_json(folder, "tokenizer_config.json")
-    special = (tokenizer["pad_token"], tokenizer["word_delimiter_token"], tokenizer["unk_token"])
-    assert special == ("<pad>", "|", "<unk>")
+    special = (tokenizer["pad_token"], tokenizer["bos_token"], tokenizer["eos_token"], tokenizer["unk_token"])
+    assert special == ("<pad>", "<s>", "</s>", "<unk>")
+    assert (tokenizer["tokenizer_class"], tokenizer["phone_delimiter_token"]) == ("Wav2Vec2PhonemeCTCTokenizer", " ")
+    assert (tokenizer["word_delimiter_token"], tokenizer["do_phonemize"]) == (None, False)
     assert_same_as_fairseq(ctc_checkpoint, folder, speech, tmp_path)
 
 
-def test_tokenizer_decodes_like_fairseq_greedy_letter_output(ctc_checkpoint, tmp_path):
+def relabelled(checkpoint, labels, path):
+    """The fine-tuned checkpoint with another task.labels: the same network read as letters."""
+    state = torch.load(checkpoint, weights_only=False)
+    state["cfg"]["task"]["labels"] = labels
+    torch.save(state, path)
+    return str(path)
+
+
+@pytest.mark.parametrize("labels, frames_text, eos_text", [("phn", "k a a | k", "a a"), ("ltr", "kaa k", "aa")])
+def test_tokenizer_decodes_like_fairseq_greedy_output(ctc_checkpoint, labels, frames_text, eos_text, speech,
+                                                     tmp_path):
     from transformers import Wav2Vec2Processor
 
+    from xlsr_plugin.hf.check import hf_transcripts
+
+    checkpoint = relabelled(ctc_checkpoint, labels, tmp_path / f"{labels}.pt")
     folder = str(tmp_path / "hf")
-    export(ctc_checkpoint, folder, check=False)
+    report = export(checkpoint, folder, check_audio=speech)
+    # on speech, this undertrained model picks fairseq's <pad> and </s> on some frames
+    assert report.ok and all(t and "<s>" not in t and "</s>" not in t for c in report.comparisons for t in c.hf_text)
     processor = Wav2Vec2Processor.from_pretrained(folder)
     vocab = processor.tokenizer.get_vocab()
     blank, bar, a, k = 0, vocab["|"], vocab["a"], vocab["k"]
-    # the blank separates a repeated phone; repeats without one merge; `|` reads as a space
+    # the blank separates a repeated phone; repeats without one merge; `|` is a word boundary
     frames = [k, k, blank, a, a, blank, a, bar, bar, k, blank]
-    eos = [a, 2, a]  # fairseq's </s> (no target holds it) breaks a repeat and is dropped
-    one_hot = torch.nn.functional.one_hot(torch.tensor([frames, eos + [blank] * 8]), len(vocab)).float()
-    fairseq_text = fairseq_transcripts(read_checkpoint(ctc_checkpoint), one_hot, [len(frames), 3])
-    assert fairseq_text == [processor.decode(frames), "aa"] == ["kaa k", "aa"]
-    assert processor.decode(eos) == "a</s>a"
+    eos = [a, 2, a, 1]  # fairseq's </s> and <pad> (no target holds them) break a repeat and are dropped
+    one_hot = torch.nn.functional.one_hot(torch.tensor([frames, eos + [blank] * 7]), len(vocab)).float()
+    fairseq_text = fairseq_transcripts(read_checkpoint(checkpoint), one_hot, [len(frames), 4])
+    assert fairseq_text == [processor.decode(frames), eos_text] == [frames_text, eos_text]
+    assert hf_transcripts(processor, one_hot, [len(frames), 4]) == fairseq_text
+    assert processor.decode(eos) == ("a </s> a <s>" if labels == "phn" else "a</s>a<s>")  # unmapped
+
+
+def test_phone_model_transcripts_equal_fairseq_h_lines(ctc_checkpoint, finetuning_data, speech, tmp_path):
+    """The README's commands in fresh processes: to_hf, then docs/export.md's transcriber with
+    transformers alone gives fairseq-generate's H- lines (one utterance per batch), alone or in
+    a batch (a group-norm model: clips go one at a time), with no <s>/</s>."""
+    folder = str(tmp_path / "hf")
+    test_finetuning_e2e.run([sys.executable, "-m", "xlsr_plugin.to_hf", ctc_checkpoint, folder], cwd=str(tmp_path))
+    stdout, _ = test_finetuning_e2e.generate(finetuning_data, ctc_checkpoint, "test_fi", "--batch-size", "1",
+                                             cwd=str(tmp_path))
+    h_lines = dict(re.findall(r"^H-(\d+)\t\S+\t(.*)$", stdout, re.M))
+    fairseq_text = [h_lines[str(i)] for i in range(len(speech))]
+    assert all(" | " in t for t in fairseq_text)  # phones, word boundaries inside
+    transcripts = docs_transcripts(folder, speech, tmp_path)
+    assert transcripts["alone"] == transcripts["batched"] == fairseq_text
+    assert hf_json(folder, "processor_config.json")["feature_extractor"]["return_attention_mask"] is False
+
+
+def test_layer_norm_model_transcripts_alone_and_batched_equal(finetuning_data, speech, tmp_path):
+    """An XLSR-53-architecture model (layer-norm feature encoder) fine-tuned through the
+    plugin: its export returns an attention mask, and a clip's transcript is the same alone
+    and padded in a batch."""
+    pretrained = write_args_checkpoint(tmp_path / "xlsr53_args.pt", finetuning_data, *XLSR_53_FLAGS)
+    checkpoint, _ = test_finetuning_e2e.finetune(finetuning_data, pretrained, str(tmp_path),
+                                                 "optimization.max_update=2", "task.normalize=true")
+    folder = str(tmp_path / "hf")
+    export(checkpoint, folder, check=False)
+    assert hf_json(folder, "processor_config.json")["feature_extractor"]["return_attention_mask"] is True
+    wavs = [*speech, speech[0]]  # the shorter test_1 padded to test_0, test_0 twice
+    transcripts = docs_transcripts(folder, wavs, tmp_path)
+    assert transcripts["alone"] == transcripts["batched"]
+    assert len(set(transcripts["batched"])) == 2 and all(t.strip() for t in transcripts["batched"])
 
 
 def test_pretraining_checkpoint_exports_to_wav2vec2_for_pretraining(pretrained_checkpoint, speech, tmp_path):

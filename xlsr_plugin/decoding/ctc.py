@@ -79,7 +79,8 @@ class ViterbiDecoder(_CtcDecoder):
 class BeamSearchDecoder(_CtcDecoder):
     """CTC beam search (flashlight-text through torchaudio), with an optional KenLM language
     model (ARPA or binary) and an optional lexicon. Without a lexicon the LM is over the
-    dictionary's tokens (a phone or character LM); with one, over its words."""
+    dictionary's tokens (a phone or character LM); with one, over its words, and a hypothesis
+    holds lexicon words only (see `LexiconWords`)."""
 
     def __init__(self, dictionary: Dictionary, beam: int, nbest: int = 1, kenlm_model=None,
                  lexicon=None, lm_weight: float = 0.0, word_score: float = 0.0,
@@ -90,6 +91,8 @@ class BeamSearchDecoder(_CtcDecoder):
         self.blank = dictionary.bos()
         self.silence = dictionary.index("|") if "|" in dictionary.indices else None
         self.symbols_to_strip_from_output = _never_targets(dictionary)
+        silence = self.silence if self.silence is not None else dictionary.eos()  # sil_token below
+        self.lexicon = LexiconWords(lexicon, dictionary, silence) if lexicon else None
         with tempfile.TemporaryDirectory() as folder:
             self.decoder = ctc_decoder(
                 lexicon=lexicon,
@@ -123,8 +126,9 @@ class BeamSearchDecoder(_CtcDecoder):
 
     def decode(self, lprobs: torch.Tensor, lengths: torch.Tensor) -> List[List[Hypothesis]]:
         results = self.decoder(lprobs, lengths.to(torch.int32))
-        return [[self._hypothesis(lprobs[b], int(lengths[b]), h) for h in nbest]
-                for b, nbest in enumerate(results)]
+        hypotheses = [[self._hypothesis(lprobs[b], int(lengths[b]), h) for h in nbest]
+                      for b, nbest in enumerate(results)]
+        return hypotheses if self.lexicon is None else [_distinct(nbest) for nbest in hypotheses]
 
     def _hypothesis(self, lprobs: torch.Tensor, length: int, result) -> Hypothesis:
         # flashlight's path has one extra frame at each end, where it puts word boundaries of
@@ -132,5 +136,65 @@ class BeamSearchDecoder(_CtcDecoder):
         frames = result.timesteps.long() - 1
         keep = (frames >= 0) & (frames < length)
         tokens, frames = result.tokens[keep], frames[keep]
+        if self.lexicon is not None:
+            end = self.lexicon.words_end(tokens.tolist(), result.words)
+            tokens, frames = tokens[:end], frames[:end]
         return {"tokens": tokens, "score": float(result.score),
                 "positional_scores": lprobs[frames, tokens], "alignment": None}
+
+
+def _distinct(nbest: List[Hypothesis]) -> List[Hypothesis]:
+    """The best-scored of hypotheses with the same tokens (dropping the words a lexicon decode
+    stopped inside of can make two equal)."""
+    seen, kept = set(), []
+    for hypothesis in nbest:
+        key = tuple(hypothesis["tokens"].tolist())
+        if key not in seen:
+            seen.add(key)
+            kept.append(hypothesis)
+    return kept
+
+
+class LexiconWords:
+    """Which of a lexicon decode's tokens spell its words. flashlight can end an utterance
+    inside a lexicon word (`a l a` of `a l a s o r b i |`); torchaudio leaves that fragment
+    out of `words` but not out of `tokens`. A last word spelt in full but for its closing
+    word boundary (phone labels end without one) is a word."""
+
+    def __init__(self, path: str, dictionary: Dictionary, silence: int):
+        from flashlight.lib.text.dictionary import load_words
+
+        self.silence = silence
+        self.spellings = {word: [self._letters([dictionary.index(t) for t in s]) for s in spellings]
+                          for word, spellings in load_words(path).items()}
+        self.spelt = {s for spellings in self.spellings.values() for s in spellings}
+        self.path = path
+
+    def _letters(self, tokens) -> tuple:
+        return tuple(t for t in tokens if t != self.silence)
+
+    def words_end(self, tokens: List[int], words: List[str]) -> int:
+        """How many leading `tokens` spell `words` (with the word boundaries that follow)."""
+        letters = [i for i, t in enumerate(tokens) if t != self.silence]
+        stream = self._letters(tokens)
+        done = self._spell(stream, words, 0)
+        if done is None:
+            raise ValueError(f"{self.path}: beam search returned words {words} that its tokens "
+                             f"{tokens} do not spell")
+        if stream[done:] in self.spelt:
+            done = len(stream)
+        end = letters[done - 1] + 1 if done else 0
+        while end < len(tokens) and tokens[end] == self.silence:
+            end += 1
+        return end
+
+    def _spell(self, stream: tuple, words: List[str], start: int) -> Optional[int]:
+        """Where `words`, spelt from `start` on, end in `stream` (None: they are not there)."""
+        if not words:
+            return start
+        for spelling in self.spellings.get(words[0], ()):
+            if stream[start:start + len(spelling)] == spelling:
+                end = self._spell(stream, words[1:], start + len(spelling))
+                if end is not None:
+                    return end
+        return None

@@ -2,7 +2,8 @@
 all of them as one zero-padded batch with its mask. Both models get the same input values (the
 exported feature extractor's); hidden states, CTC logits (pretraining: the projected context and
 quantized vectors) are compared on the frames that are not padding, and for CTC the greedy
-transcripts: fairseq's decoder with `letter` post-processing against `processor.batch_decode`."""
+transcripts: fairseq's decoder as fairseq-generate prints its H- line (letter models with
+`letter` post-processing) against `processor.batch_decode` (see `hf_transcripts`)."""
 import argparse
 import copy
 import dataclasses
@@ -18,6 +19,7 @@ from omegaconf import OmegaConf
 
 from xlsr_plugin.decoding.ctc import ViterbiDecoder
 from xlsr_plugin.hf.checkpoint import FairseqCheckpoint
+from xlsr_plugin.hf.tokenizer import PHONE_LABELS, never_targets
 from xlsr_plugin.hf.weights import as_in
 
 logger = logging.getLogger(__name__)
@@ -31,18 +33,10 @@ class Comparison:
     diffs: Dict[str, float]  # output name -> max |fairseq - transformers| over valid frames
     fairseq_text: List[str] = field(default_factory=list)
     hf_text: List[str] = field(default_factory=list)  # processor.batch_decode's
-    never_targets: Sequence[str] = ()  # names of fairseq's <pad> and </s> in the tokenizer
-
-    def as_fairseq(self, text: str) -> str:
-        """An undertrained model can pick fairseq's <pad> or </s> (classes no target holds) on
-        a frame: fairseq's decoder then drops them, transformers prints their names."""
-        for name in self.never_targets:
-            text = text.replace(name, "")
-        return text
 
     @property
     def transcripts_match(self) -> bool:
-        return self.fairseq_text == [self.as_fairseq(t) for t in self.hf_text]
+        return self.fairseq_text == self.hf_text
 
     @property
     def max_diff(self) -> float:
@@ -73,12 +67,7 @@ class CheckReport:
             diffs = ", ".join(f"{name} {value:.2e}" for name, value in c.diffs.items())
             lines.append(f"{c.setting}: max |diff| {c.max_diff:.2e} ({diffs})")
             for ours, theirs in zip(c.fairseq_text, c.hf_text):
-                if ours == theirs:
-                    mark = "same as fairseq's"
-                elif ours == c.as_fairseq(theirs):
-                    mark = f"fairseq's once {' and '.join(c.never_targets)} are dropped (as fairseq does)"
-                else:
-                    mark = f"DIFFERENT, fairseq {ours!r}"
+                mark = "same as fairseq's" if ours == theirs else f"DIFFERENT, fairseq {ours!r}"
                 lines.append(f"  transcript {theirs!r}: {mark}")
         if self.normalization_diff is not None:
             lines.append(f"input normalization (not part of the check): transformers' feature "
@@ -140,18 +129,22 @@ def compare(ours: Dict[str, torch.Tensor], theirs: Dict[str, torch.Tensor], leng
 
 
 def fairseq_transcripts(checkpoint: FairseqCheckpoint, logits, lengths) -> List[str]:
-    """fairseq's greedy hypotheses, as fairseq-generate prints them with --post-process letter
-    (`logits`: [batch, frame, class])."""
+    """fairseq's greedy hypotheses as fairseq-generate prints them: phones as they are, letters
+    with --post-process letter (`logits`: [batch, frame, class])."""
     decoder = ViterbiDecoder(checkpoint.dictionary)
     hypotheses = decoder.decode(torch.log_softmax(logits.float(), -1), torch.tensor(lengths))
     ignore = decoder.symbols_to_strip_from_output
-    return [checkpoint.dictionary.string(h[0]["tokens"], "letter", extra_symbols_to_ignore=ignore)
+    post_process = None if checkpoint.labels in PHONE_LABELS else "letter"
+    return [checkpoint.dictionary.string(h[0]["tokens"], post_process, extra_symbols_to_ignore=ignore)
             for h in hypotheses]
 
 
 def hf_transcripts(processor, logits, lengths) -> List[str]:
-    """processor.batch_decode of the greedy classes of each utterance's frames."""
+    """processor.batch_decode of the greedy classes of each utterance's frames, fairseq's
+    never-target classes read as the blank (as fairseq's decoder reads them; docs/export.md)."""
+    tokenizer = processor.tokenizer
     classes = logits.argmax(-1)
+    classes[torch.isin(classes, torch.tensor(never_targets(tokenizer)))] = tokenizer.pad_token_id
     return processor.batch_decode([classes[b, :n] for b, n in enumerate(lengths)])
 
 
@@ -191,7 +184,6 @@ def _compare_batch(checkpoint, reference, hf_model, processor, waveforms, settin
     if checkpoint.is_ctc:
         comparison.fairseq_text = fairseq_transcripts(checkpoint, ours["logits"], lengths)
         comparison.hf_text = hf_transcripts(processor, theirs["logits"], lengths)
-        comparison.never_targets = (processor.tokenizer.bos_token, processor.tokenizer.eos_token)
     return comparison
 
 

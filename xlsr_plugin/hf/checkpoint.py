@@ -62,8 +62,8 @@ def fairseq_hydra_version():
     version.setbase("1.1")
     try:
         yield
-    finally:
-        version.VersionBase.instance().setbase(saved)
+    finally:  # assigned, not setbase: hydra's "never set" marker is no Version
+        version.VersionBase.instance().version_base = saved
 
 
 def plain_config(cfg) -> dict:

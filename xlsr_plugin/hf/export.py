@@ -47,8 +47,8 @@ def write_folder(checkpoint: FairseqCheckpoint, folder: str) -> None:
     model.save_pretrained(folder, safe_serialization=True)
     extractor = feature_extractor(checkpoint)
     if checkpoint.is_ctc:
-        Wav2Vec2Processor(feature_extractor=extractor,
-                          tokenizer=ctc_tokenizer(checkpoint.dictionary, folder)).save_pretrained(folder)
+        tokenizer = ctc_tokenizer(checkpoint.dictionary, folder, checkpoint.labels)
+        Wav2Vec2Processor(feature_extractor=extractor, tokenizer=tokenizer).save_pretrained(folder)
     else:
         extractor.save_pretrained(folder)
 
