@@ -23,36 +23,56 @@ def phones(words):
     return " | ".join(" ".join(word) for word in words)
 
 
+def letters(words):
+    """`.ltr` labels: `k i i t o s | v e s i |`."""
+    return phones(words) + " |"
+
+
+LABELS = {"phn": phones, "ltr": letters}
+
+
 def write_dictionary(path, labels):
     symbols = sorted({s for line in labels for s in line.split()})
     with open(path, "w", encoding="utf-8") as f:
         f.writelines(f"{s} 1\n" for s in symbols)
 
 
+def write_labels(folder, split, words_of_rows):
+    """<split>.phn and <split>.ltr; returns {kind: lines}."""
+    written = {}
+    for kind, spell in LABELS.items():
+        written[kind] = [spell(words) for words in words_of_rows]
+        with open(os.path.join(folder, f"{split}.{kind}"), "w", encoding="utf-8") as f:
+            f.write("\n".join(written[kind]) + "\n")
+    return written
+
+
 def write_finetuning_data(data):
-    """DATA/<lang>/<split>.{tsv,phn}, DATA/<lang>/dict.phn.txt and the union DATA/dict.phn.txt."""
-    every = []
+    """DATA/<lang>/<split>.{tsv,phn,ltr}, DATA/<lang>/dict.{phn,ltr}.txt and the unions
+    DATA/dict.{phn,ltr}.txt."""
+    every = {kind: [] for kind in LABELS}
     for lang in LANGS:
         folder = os.path.join(data, lang)
         os.makedirs(os.path.join(folder, "audio"), exist_ok=True)
-        labels_of_lang = []
+        labels_of_lang = {kind: [] for kind in LABELS}
         for split, count in SPLITS.items():
-            rows, labels = [], []
+            rows, words_of_rows = [], []
             for i in range(count):
                 words = [WORDS[lang][(3 * i + k + len(split)) % len(WORDS[lang])] for k in range(2)]
                 audio = synthesize(" ".join(words), lang)
                 name = f"audio/{split}_{i}.wav"
                 sf.write(os.path.join(folder, name), audio, 16000)
                 rows.append(f"{name}\t{len(audio)}")
-                labels.append(phones(words))
+                words_of_rows.append(words)
             with open(os.path.join(folder, f"{split}.tsv"), "w") as f:
                 f.write(folder + "\n" + "\n".join(rows) + "\n")
-            with open(os.path.join(folder, f"{split}.phn"), "w", encoding="utf-8") as f:
-                f.write("\n".join(labels) + "\n")
-            labels_of_lang += labels
-        write_dictionary(os.path.join(folder, "dict.phn.txt"), labels_of_lang)
-        every += labels_of_lang
-    write_dictionary(os.path.join(data, "dict.phn.txt"), every)
+            for kind, lines in write_labels(folder, split, words_of_rows).items():
+                labels_of_lang[kind] += lines
+        for kind, lines in labels_of_lang.items():
+            write_dictionary(os.path.join(folder, f"dict.{kind}.txt"), lines)
+            every[kind] += lines
+    for kind, lines in every.items():
+        write_dictionary(os.path.join(data, f"dict.{kind}.txt"), lines)
 
 
 def run(command, cwd):
@@ -63,9 +83,11 @@ def run(command, cwd):
     return proc.stdout, log
 
 
-def finetune(data, w2v_path, run_dir, *overrides, langs=LANGS):
+def finetune(data, w2v_path, run_dir, *overrides, langs=LANGS, valid=None):
+    """checkpoint_last.pt and the log of a 3-update ctc_tiny run; validated on `valid`
+    (default: valid_<lang> of each language)."""
     save_dir = os.path.join(run_dir, "checkpoints")
-    valid = ",".join(f"valid_{lang}" for lang in langs)
+    valid = valid or ",".join(f"valid_{lang}" for lang in langs)
     _, log = run([
         os.path.join(BIN, "fairseq-hydra-train"),
         "--config-dir", os.path.join(ROOT, "config", "finetuning"), "--config-name", "ctc_tiny",

@@ -128,7 +128,7 @@ class XlsrFinetuningTask(SeededStepsMixin, MultilingualTaskMixin, AudioFinetunin
         super().__init__(cfg)
         self._data_dictionary = None
         self._trained = None  # the dictionary of the checkpoint given with --path
-        self._utterance_batches = False  # evaluation batches of one utterance (build_model)
+        self.one_utterance_batches = False  # evaluation batches of one utterance (build_model)
 
     # -- dictionaries ---------------------------------------------------------------------------
 
@@ -277,7 +277,7 @@ class XlsrFinetuningTask(SeededStepsMixin, MultilingualTaskMixin, AudioFinetunin
         # fairseq drops a last batch smaller than the multiple: evaluation must see every
         # utterance.
         kwargs["required_batch_size_multiple"] = 1
-        if self._utterance_batches:
+        if self.one_utterance_batches:
             kwargs["max_sentences"] = 1
         return super().get_batch_iterator(dataset, max_tokens=max_tokens, **kwargs)
 
@@ -303,8 +303,8 @@ class XlsrFinetuningTask(SeededStepsMixin, MultilingualTaskMixin, AudioFinetunin
         as audio, so that an utterance's hypothesis would depend on its batch-mates:
         validation and decoding then batch one utterance at a time."""
         model = super().build_model(model_cfg, from_checkpoint)
-        self._utterance_batches = normalizes_over_time(model)
-        if self._utterance_batches:
+        self.one_utterance_batches = normalizes_over_time(model)
+        if self.one_utterance_batches:
             logger.info("group-norm feature encoder: validation and decoding batch one "
                         "utterance at a time (padding would change its hypothesis)")
         return model
