@@ -8,6 +8,7 @@ import sys
 import pytest
 import soundfile as sf
 
+from _generate_checks import check_against_labels
 from _run_outputs import one_thread_env
 from _speech_data import WORDS, synthesize
 
@@ -199,8 +200,11 @@ def finetuned_fi(finetuning_data, pretrained_checkpoint, tmp_path_factory):
 
 def test_one_language_model_decodes_its_language_without_langs(finetuned_fi, finetuning_data,
                                                                 tmp_path):
+    """DATA holds fi and sw: the T- lines are still fi's label lines, scored over their phones
+    (generate prints with the fi model's dictionary, not the union)."""
     stdout, log = generate(finetuning_data, finetuned_fi, "test_fi", cwd=tmp_path)
     check_generate_output(stdout, SPLITS["test"])
+    check_against_labels(stdout, finetuning_data, "phn", ["fi"], ["fi"])
     assert "not in the dictionary" not in log
 
 
@@ -214,6 +218,7 @@ def test_one_language_model_on_another_language_counts_unknown_symbols(
     assert unknown > 0 and f"{unknown} target symbols not in the dictionary" in log
     refs = re.findall(r"^T-\d+\t(.*)$", stdout, re.M)
     assert sum(ref.split().count("<<unk>>") for ref in refs) == unknown  # generate's escaped unk
+    check_against_labels(stdout, finetuning_data, "phn", ["fi"], ["sw"])  # <<unk>>: one phone
 
 
 def test_every_language_needs_the_model_languages(finetuned_fi, finetuned, finetuning_data,

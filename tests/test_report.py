@@ -114,3 +114,4 @@ def test_splits_that_hold_others():
 
     assert covers("test", "test_fi") and covers("test_fi", "test_mls_fi") and covers("train", "train_1h_fi")
     assert not covers("test_fi", "test_sw") and not covers("test_fi", "test") and not covers("valid", "test_fi")
+    assert not covers("test", "test_other")  # another split

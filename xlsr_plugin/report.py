@@ -84,8 +84,10 @@ def covers(a: str, b: str) -> bool:
     corpus's (`test_fi` > `test_mls_fi`), and `train` > `train_1h_fi`."""
     a_rest, a_lang = split_language(a)
     b_rest, b_lang = split_language(b)
+    if b_lang is None:  # `test_other` is another split than `test`
+        return False
     if a_lang is None:
-        return b.startswith(a + "_")
+        return b_rest == a or b_rest.startswith(a + "_")
     return a_lang == b_lang and b_rest.startswith(a_rest + "_")
 
 
