@@ -155,7 +155,7 @@ def test_validation_cer_counts_as_the_scorer():
 
 
 def test_score_line_says_how_cer_counted():
-    from xlsr_plugin.scoring._unit_scorer import read_score_line
+    from xlsr_plugin.scoring.score_line import read_score_line
 
     parser = options.get_generation_parser()
     args = options.parse_args_and_arch(parser, ["DATA", "--task", "audio_pretraining", "--scoring",

@@ -18,7 +18,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
-from xlsr_plugin.scoring._unit_scorer import read_score_line
+from xlsr_plugin.scoring.score_line import ScoreLine, read_score_line
 from xlsr_plugin.scoring.edit_counts import UNITS, EditCounts, edit_counts
 
 RATE_NAME = {"phone": "PER", "char": "CER", "char_only": "CER", "word": "WER"}
@@ -35,7 +35,7 @@ class GenerateOutput:
 
     path: str
     pairs: List[Tuple[str, str, str]]
-    score: Optional[object]  # scoring._unit_scorer.ScoreLine
+    score: Optional[ScoreLine]
 
     @property
     def subset(self) -> Optional[str]:

@@ -1,22 +1,8 @@
-"""A corpus-level error-rate scorer over one kind of unit, for `fairseq-generate --scoring`,
-and the score line it prints (`Generate test_fi with beam=5: PER: 12.34 (...)`), which
-`xlsr_plugin.report` reads back."""
-import re
-from dataclasses import dataclass
-from typing import Optional
-
+"""A corpus-level error-rate scorer over one kind of unit, for `fairseq-generate --scoring`."""
 from fairseq.scoring import BaseScorer
 
 from xlsr_plugin.scoring.edit_counts import UNITS, distance
-
-# Said in the CER score line when `--cer-ignore-word-boundaries` chose the units.
-BOUNDARIES_IGNORED = "word boundaries ignored"
-SCORE_LINE = re.compile(
-    r"^Generate (?P<subset>\S+) with beam=\d+: (?P<scorer>\w+): [\d.]+"
-    r"(?: \((?P<errors>\d+) errors / (?P<units>\d+) reference units, \d+ utterances"
-    rf"(?P<note>; {BOUNDARIES_IGNORED})?\))?", re.M)
-UNIT_OF_SCORER = {"PER": "phone", "CER": "char", "WER": "word"}
-
+from xlsr_plugin.scoring.score_line import counts_text
 
 class UnitErrorScorer(BaseScorer):
     """Sums edit distances and reference lengths over every `add_string` call."""
@@ -44,29 +30,5 @@ class UnitErrorScorer(BaseScorer):
         return 100.0 * self.errors / self.reference_length if self.reference_length else 0.0
 
     def result_string(self) -> str:
-        note = f"; {self.note}" if self.note else ""
-        return (f"{self.name}: {self.score():.2f} ({self.errors} errors / "
-                f"{self.reference_length} reference units, {self.utterances} utterances{note})")
-
-
-@dataclass
-class ScoreLine:
-    """What a fairseq-generate output's score line says: the subset, the scorer's units and,
-    from the `per` and `cer` scorers, the counts."""
-
-    subset: str
-    scorer: str
-    unit: Optional[str]
-    errors: Optional[int]
-    reference_units: Optional[int]
-
-
-def read_score_line(text: str) -> Optional[ScoreLine]:
-    match = SCORE_LINE.search(text)
-    if not match:
-        return None
-    unit = UNIT_OF_SCORER.get(match["scorer"])
-    if unit == "char" and match["note"]:
-        unit = "char_only"
-    counts = (int(match["errors"]), int(match["units"])) if match["errors"] else (None, None)
-    return ScoreLine(match["subset"], match["scorer"], unit, *counts)
+        return f"{self.name}: {self.score():.2f} " + counts_text(
+            self.errors, self.reference_length, self.utterances, self.note)

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from fairseq.dataclass import FairseqDataclass
 from fairseq.scoring import register_scorer
 
-from xlsr_plugin.scoring._unit_scorer import BOUNDARIES_IGNORED, UnitErrorScorer
+from xlsr_plugin.scoring._unit_scorer import UnitErrorScorer
+from xlsr_plugin.scoring.score_line import BOUNDARIES_IGNORED
 from xlsr_plugin.scoring.edit_counts import UNITS
 
 
