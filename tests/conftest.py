@@ -5,6 +5,8 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
+# Its asserts compare printed lines with label files: show both sides when they differ.
+pytest.register_assert_rewrite("_generate_checks")
 
 from _pretraining_runs import train_tiny  # noqa: E402
 from _speech_data import write_language  # noqa: E402

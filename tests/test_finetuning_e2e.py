@@ -8,6 +8,7 @@ import sys
 import pytest
 import soundfile as sf
 
+from _generate_checks import check_against_labels
 from _run_outputs import one_thread_env
 from _speech_data import WORDS, synthesize
 
@@ -23,36 +24,56 @@ def phones(words):
     return " | ".join(" ".join(word) for word in words)
 
 
+def letters(words):
+    """`.ltr` labels: `k i i t o s | v e s i |`."""
+    return phones(words) + " |"
+
+
+LABELS = {"phn": phones, "ltr": letters}
+
+
 def write_dictionary(path, labels):
     symbols = sorted({s for line in labels for s in line.split()})
     with open(path, "w", encoding="utf-8") as f:
         f.writelines(f"{s} 1\n" for s in symbols)
 
 
+def write_labels(folder, split, words_of_rows):
+    """<split>.phn and <split>.ltr; returns {kind: lines}."""
+    written = {}
+    for kind, spell in LABELS.items():
+        written[kind] = [spell(words) for words in words_of_rows]
+        with open(os.path.join(folder, f"{split}.{kind}"), "w", encoding="utf-8") as f:
+            f.write("\n".join(written[kind]) + "\n")
+    return written
+
+
 def write_finetuning_data(data):
-    """DATA/<lang>/<split>.{tsv,phn}, DATA/<lang>/dict.phn.txt and the union DATA/dict.phn.txt."""
-    every = []
+    """DATA/<lang>/<split>.{tsv,phn,ltr}, DATA/<lang>/dict.{phn,ltr}.txt and the unions
+    DATA/dict.{phn,ltr}.txt."""
+    every = {kind: [] for kind in LABELS}
     for lang in LANGS:
         folder = os.path.join(data, lang)
         os.makedirs(os.path.join(folder, "audio"), exist_ok=True)
-        labels_of_lang = []
+        labels_of_lang = {kind: [] for kind in LABELS}
         for split, count in SPLITS.items():
-            rows, labels = [], []
+            rows, words_of_rows = [], []
             for i in range(count):
                 words = [WORDS[lang][(3 * i + k + len(split)) % len(WORDS[lang])] for k in range(2)]
                 audio = synthesize(" ".join(words), lang)
                 name = f"audio/{split}_{i}.wav"
                 sf.write(os.path.join(folder, name), audio, 16000)
                 rows.append(f"{name}\t{len(audio)}")
-                labels.append(phones(words))
+                words_of_rows.append(words)
             with open(os.path.join(folder, f"{split}.tsv"), "w") as f:
                 f.write(folder + "\n" + "\n".join(rows) + "\n")
-            with open(os.path.join(folder, f"{split}.phn"), "w", encoding="utf-8") as f:
-                f.write("\n".join(labels) + "\n")
-            labels_of_lang += labels
-        write_dictionary(os.path.join(folder, "dict.phn.txt"), labels_of_lang)
-        every += labels_of_lang
-    write_dictionary(os.path.join(data, "dict.phn.txt"), every)
+            for kind, lines in write_labels(folder, split, words_of_rows).items():
+                labels_of_lang[kind] += lines
+        for kind, lines in labels_of_lang.items():
+            write_dictionary(os.path.join(folder, f"dict.{kind}.txt"), lines)
+            every[kind] += lines
+    for kind, lines in every.items():
+        write_dictionary(os.path.join(data, f"dict.{kind}.txt"), lines)
 
 
 def run(command, cwd):
@@ -63,9 +84,11 @@ def run(command, cwd):
     return proc.stdout, log
 
 
-def finetune(data, w2v_path, run_dir, *overrides, langs=LANGS):
+def finetune(data, w2v_path, run_dir, *overrides, langs=LANGS, valid=None):
+    """checkpoint_last.pt and the log of a 3-update ctc_tiny run; validated on `valid`
+    (default: valid_<lang> of each language)."""
     save_dir = os.path.join(run_dir, "checkpoints")
-    valid = ",".join(f"valid_{lang}" for lang in langs)
+    valid = valid or ",".join(f"valid_{lang}" for lang in langs)
     _, log = run([
         os.path.join(BIN, "fairseq-hydra-train"),
         "--config-dir", os.path.join(ROOT, "config", "finetuning"), "--config-name", "ctc_tiny",
@@ -177,8 +200,11 @@ def finetuned_fi(finetuning_data, pretrained_checkpoint, tmp_path_factory):
 
 def test_one_language_model_decodes_its_language_without_langs(finetuned_fi, finetuning_data,
                                                                 tmp_path):
+    """DATA holds fi and sw: the T- lines are still fi's label lines, scored over their phones
+    (generate prints with the fi model's dictionary, not the union)."""
     stdout, log = generate(finetuning_data, finetuned_fi, "test_fi", cwd=tmp_path)
     check_generate_output(stdout, SPLITS["test"])
+    check_against_labels(stdout, finetuning_data, "phn", ["fi"], ["fi"])
     assert "not in the dictionary" not in log
 
 
@@ -192,6 +218,7 @@ def test_one_language_model_on_another_language_counts_unknown_symbols(
     assert unknown > 0 and f"{unknown} target symbols not in the dictionary" in log
     refs = re.findall(r"^T-\d+\t(.*)$", stdout, re.M)
     assert sum(ref.split().count("<<unk>>") for ref in refs) == unknown  # generate's escaped unk
+    check_against_labels(stdout, finetuning_data, "phn", ["fi"], ["sw"])  # <<unk>>: one phone
 
 
 def test_every_language_needs_the_model_languages(finetuned_fi, finetuned, finetuning_data,

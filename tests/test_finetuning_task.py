@@ -5,14 +5,17 @@ import os
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 from fairseq.data import Dictionary
 
 import xlsr_plugin  # noqa: F401
+from xlsr_plugin.data.manifests import ManifestError
 from xlsr_plugin.tasks._multilingual import language_list
 from xlsr_plugin.tasks.xlsr_finetuning import (
     LabelError,
     XlsrFinetuningConfig,
     XlsrFinetuningTask,
+    normalizes_over_time,
     some_symbols,
 )
 
@@ -161,3 +164,60 @@ def test_metric_the_labels_log_is_accepted(tmp_path, metric, labels):
     task = XlsrFinetuningTask(XlsrFinetuningConfig(data=str(tmp_path), labels=labels,
                                                    best_checkpoint_metric=metric))
     assert (task.cfg.labels, task.cfg.best_checkpoint_metric) == (labels, metric)
+
+
+def write_checkpoint(path, symbols):
+    """A fine-tuned checkpoint as far as its dictionary goes: the task state fairseq saves."""
+    trained = Dictionary()
+    for symbol in symbols:
+        trained.add_symbol(symbol)
+    torch.save({"task_state": {"target_dictionary": trained}}, path)
+    return trained
+
+
+def test_decoding_reads_the_checkpoint_dictionary_before_the_model(tmp_path):
+    """fairseq-generate takes task.target_dictionary before it loads the checkpoint and prints
+    and scores with it: with --path known, that is already the checkpoint's (fi's, not the
+    union of DATA)."""
+    write_data(tmp_path)
+    checkpoint = str(tmp_path / "fi.pt")
+    trained = write_checkpoint(checkpoint, ("a", "i", "k", "s", "|"))
+    task = make_task(tmp_path, checkpoint_path=checkpoint)
+    assert task.target_dictionary.symbols == trained.symbols
+    task.load_state_dict({"target_dictionary": write_checkpoint(tmp_path / "copy.pt", "aiks|")})
+    task.load_dataset("test_fi")
+    label = task.dataset("test_fi")[0]["label"].tolist()  # "k i | s a"
+    assert label == [trained.index(s) for s in ("k", "i", "|", "s", "a")]
+
+
+def test_another_target_dictionary_than_the_checkpoint_is_refused(tmp_path):
+    write_data(tmp_path)
+    checkpoint = str(tmp_path / "fi.pt")
+    write_checkpoint(checkpoint, ("a", "i", "k", "s", "|"))
+    task = make_task(tmp_path, checkpoint_path=checkpoint, target_dictionary=str(tmp_path))
+    task.target_dictionary  # noqa: B018  (as fairseq-generate)
+    with pytest.raises(ValueError, match=r"only in the data's: \['e', 'j', 'm', 'v'\]\. Leave "
+                       r"--target-dictionary out \(the checkpoint's is used\)"):
+        task.load_dataset("test_fi")
+
+
+def test_split_of_a_language_outside_langs_says_so(tmp_path):
+    write_data(tmp_path)
+    with pytest.raises(ManifestError, match=r"split 'test_sw': language 'sw' is not among the "
+                       r"task's languages \['fi'\] \(task.langs / --langs\)"):
+        make_task(tmp_path, langs=["fi"]).load_dataset("test_sw")
+
+
+@pytest.mark.parametrize("mode, alone", [("default", True), ("layer_norm", False)])
+def test_group_norm_encoders_evaluate_one_utterance_per_batch(tmp_path, mode, alone):
+    """wav2vec 2.0's `default` feature encoder group-normalizes over time, padding included."""
+    from fairseq.models.wav2vec.wav2vec2 import ConvFeatureExtractionModel
+
+    assert normalizes_over_time(ConvFeatureExtractionModel([(8, 10, 5)], mode=mode)) == alone
+    write_data(tmp_path)
+    task = make_task(tmp_path)
+    task.load_dataset("test")
+    task.one_utterance_batches = alone  # what build_model sets from the model
+    batches = task.get_batch_iterator(task.dataset("test"), max_tokens=10**6).next_epoch_itr()
+    sizes = [len(batch["id"]) for batch in batches]
+    assert sizes == ([1, 1, 1, 1] if alone else [4])

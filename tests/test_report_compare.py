@@ -49,6 +49,6 @@ def test_compare_refuses_other_utterances(tmp_path):
     b = write(tmp_path / "B", "fi.txt", generate_output("test_fi", ["a c"], ["a c"]))
     proc = report(a, "--compare", b)
     assert proc.returncode != 0
-    assert "test_fi: A and B hold other references" in proc.stderr
+    assert "fi: A and B hold other references" in proc.stderr
     c = write(tmp_path / "B", "sw.txt", generate_output("test_sw", ["a b"], ["a b"]))
-    assert "A has subsets ['test_fi'], B ['test_sw']" in report(a, "--compare", c).stderr
+    assert "A has ['fi'], B ['sw']" in report(a, "--compare", c).stderr

@@ -111,3 +111,59 @@ def test_validation_per_leaves_word_boundaries_out():
     with metrics.aggregate() as agg:
         log_rates([log, {"_per_errors": 1, "_per_units": 6}])
         assert agg.get_smoothed_values()["per"] == pytest.approx(20.0)
+
+
+def test_cer_hypothesis_without_a_boundary_is_one_spelled_word():
+    cer = build_scorer("cer", None)
+    cer.add_string("წ მ ი ნ დ ა |", "წ მ ი ნ დ ა")  # the reference minus its final `|`: no error
+    assert (cer.errors, cer.reference_length) == (0, 6)
+    # k i s s a | t a l o (10 units) against kissatalo (9): the `|` deleted
+    cer.add_string("k i s s a | t a l o |", "k i s s a t a l o")
+    assert (cer.errors, cer.reference_length) == (1, 16)
+
+
+def test_unknown_reference_symbol_is_one_unit_in_every_scorer():
+    """fairseq-generate prints a reference symbol the dictionary lacks as `<<unk>>`."""
+    per = build_scorer("per", None)
+    per.add_string("a <<unk>> | b", "a x | b")  # a, <<unk>> -> x (S), b: 1 error / 3 phones
+    assert (per.errors, per.reference_length) == (1, 3)
+    parser = options.get_generation_parser()
+    ignore = options.parse_args_and_arch(parser, ["DATA", "--task", "audio_pretraining", "--scoring",
+                                                  "cer", "--cer-ignore-word-boundaries"])
+    for cer in (build_scorer("cer", None), build_scorer(ignore, None)):
+        cer.add_string("k <<unk>> s a |", "k i s a |")  # k, <<unk>> -> i (S), s, a: 1 / 4
+        cer.add_string("k<<unk>>sa", "kisa")            # the same after --post-process letter
+        assert (cer.errors, cer.reference_length) == (2, 8)
+    assert characters("k<<unk>>sa") == ["k", "<<unk>>", "s", "a"]
+
+
+def test_validation_cer_counts_as_the_scorer():
+    dictionary = Dictionary()
+    for symbol in ("a", "b", "|"):
+        dictionary.add_symbol(symbol)
+    # target `a <unk> |` (a letter the dictionary lacks), greedy path `a b`, no final `|`
+    target = torch.tensor([[dictionary.index("a"), dictionary.unk(), dictionary.index("|")]])
+    scores = one_hot_frames(dictionary, [["a", "<s>", "b"]])
+    log = {}
+    count_rate(log, FrameScores(), {"encoder_out": scores}, target, dictionary,
+               blank=dictionary.bos(), labels="ltr")
+    # reference a <<unk>> (2 units), hypothesis a b: <<unk>> -> b, 1 substitution
+    assert log == {"_cer_errors": 1, "_cer_units": 2}
+    cer = build_scorer("cer", None)
+    cer.add_string("a <<unk>> |", "a b")  # the T- and H- lines fairseq-generate would print
+    assert (cer.errors, cer.reference_length) == (1, 2)
+
+
+def test_score_line_says_how_cer_counted():
+    from xlsr_plugin.scoring.score_line import read_score_line
+
+    parser = options.get_generation_parser()
+    args = options.parse_args_and_arch(parser, ["DATA", "--task", "audio_pretraining", "--scoring",
+                                                "cer", "--cer-ignore-word-boundaries"])
+    cer = build_scorer(args, None)
+    cer.add_string("a b | c |", "a b c")
+    line = f"Generate test_ka with beam=5: {cer.result_string()}"
+    assert line.endswith("CER: 0.00 (0 errors / 3 reference units, 1 utterances; word boundaries ignored)")
+    assert read_score_line(line).unit == "char_only"
+    assert read_score_line("Generate test with beam=5: CER: 1.00 (1 errors / 100 reference units, "
+                           "2 utterances)").unit == "char"

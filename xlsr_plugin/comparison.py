@@ -10,60 +10,69 @@ B, with the same references for the same utterance ids. Each language, and all o
 (`scoring.paired_bootstrap`).
 """
 from collections import OrderedDict
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from xlsr_plugin.report import UNIT_OF_SCORER, language_of_subset, parse_generate_output
+from xlsr_plugin.report import output_unit, parse_generate_output, row_label
 from xlsr_plugin.scoring.edit_counts import UNITS, distance
 from xlsr_plugin.scoring.paired_bootstrap import PairedComparison, paired_bootstrap
 
-# subset -> (references in id order, [errors per utterance] per run)
+# row label (language or subset) -> (references in id order, [errors per utterance] per run)
 Runs = Dict[str, Tuple[List[str], List[List[int]]]]
 
 
-def read_runs(paths: List[str], unit: str, system: str) -> Runs:
-    """One system's files grouped by subset; the runs of a subset must share their references."""
-    runs: Runs = OrderedDict()
+def read_outputs(paths: List[str]) -> list:
+    outputs = []
     for path in paths:
         with open(path, encoding="utf-8") as f:
-            pairs, subset, _ = parse_generate_output(f.read())
-        references = [ref for ref, _ in pairs]
-        known, errors = runs.setdefault(subset or path, (references, []))
+            outputs.append(parse_generate_output(f.read(), path))
+    return outputs
+
+
+def read_runs(outputs: list, unit: str, system: str) -> Runs:
+    """One system's outputs grouped by subset; the runs of a subset must share their references."""
+    runs: Runs = OrderedDict()
+    for output in outputs:
+        references = [ref for _, ref, _ in output.pairs]
+        known, errors = runs.setdefault(row_label(output), (references, []))
         if known != references:
-            raise ValueError(f"{path}: system {system}'s runs of {subset} hold other references "
-                             "than its first file: not the same test set")
-        errors.append([utterance_errors(ref, hyp, unit) for ref, hyp in pairs])
+            raise ValueError(f"{output.path}: system {system}'s runs of {output.subset} hold other "
+                             "references than its first file: not the same test set")
+        errors.append([utterance_errors(ref, hyp, unit) for _, ref, hyp in output.pairs])
     return runs
 
 
 def utterance_errors(reference: str, hypothesis: str, unit: str) -> int:
-    tokenize = UNITS[unit]
-    return distance(tokenize(reference), tokenize(hypothesis))
+    return distance(*UNITS[unit](reference, hypothesis))
 
 
-def unit_of(paths: List[str]) -> str:
-    with open(paths[0], encoding="utf-8") as f:
-        return UNIT_OF_SCORER.get(parse_generate_output(f.read())[2], "phone")
+def reference_length(reference: str, unit: str) -> int:
+    return len(UNITS[unit](reference, reference)[0])
 
 
-def compare(a_paths: List[str], b_paths: List[str], unit: str = "",
-            resamples: int = 10_000, seed: int = 0) -> "OrderedDict[str, PairedComparison]":
-    """A - B per language and over all of them ('all', when there are several)."""
-    unit = unit or unit_of(a_paths)
-    a, b = read_runs(a_paths, unit, "A"), read_runs(b_paths, unit, "B")
+def compare(a_paths: List[str], b_paths: List[str], unit: Optional[str] = None,
+            ignore_boundaries: bool = False, resamples: int = 10_000, seed: int = 0):
+    """(A - B per language and over all of them ('all', when there are several), the unit);
+    units as `report` chooses them: the score line's unless `unit` says otherwise."""
+    a_out, b_out = read_outputs(a_paths), read_outputs(b_paths)
+    units = {output_unit(output, unit, ignore_boundaries) for output in a_out + b_out}
+    if len(units) > 1:
+        raise ValueError(f"outputs scored with different units {sorted(units)}: pass --unit")
+    unit = units.pop()
+    a, b = read_runs(a_out, unit, "A"), read_runs(b_out, unit, "B")
     _check_paired(a, b)
     results: "OrderedDict[str, PairedComparison]" = OrderedDict()
-    for subset in a:
-        results[language_of_subset(subset)] = _compare_subsets([subset], a, b, unit, resamples, seed)
+    for label in a:
+        results[label] = _compare_subsets([label], a, b, unit, resamples, seed)
     if len(a) > 1:
         results["all"] = _compare_subsets(list(a), a, b, unit, resamples, seed)
-    return results
+    return results, unit
 
 
 def _check_paired(a: Runs, b: Runs) -> None:
     if set(a) != set(b):
-        raise ValueError(f"A has subsets {sorted(a)}, B {sorted(b)}: compare the same test sets")
+        raise ValueError(f"A has {sorted(a)}, B {sorted(b)}: compare the same test sets")
     for subset in a:
         if a[subset][0] != b[subset][0]:
             raise ValueError(f"{subset}: A and B hold other references (T- lines): "
@@ -71,8 +80,7 @@ def _check_paired(a: Runs, b: Runs) -> None:
 
 
 def _compare_subsets(subsets, a: Runs, b: Runs, unit: str, resamples: int, seed: int):
-    tokenize = UNITS[unit]
-    lengths = np.concatenate([[len(tokenize(r)) for r in a[s][0]] for s in subsets])
+    lengths = np.concatenate([[reference_length(r, unit) for r in a[s][0]] for s in subsets])
     strata = np.concatenate([[s] * len(a[s][0]) for s in subsets])
     return paired_bootstrap(_stack(a, subsets), _stack(b, subsets), lengths, strata=strata,
                             resamples=resamples, seed=seed)

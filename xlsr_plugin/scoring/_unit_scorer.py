@@ -1,14 +1,15 @@
 """A corpus-level error-rate scorer over one kind of unit, for `fairseq-generate --scoring`."""
 from fairseq.scoring import BaseScorer
 
-from xlsr_plugin.scoring.edit_counts import distance
-
+from xlsr_plugin.scoring.edit_counts import UNITS, distance
+from xlsr_plugin.scoring.score_line import counts_text
 
 class UnitErrorScorer(BaseScorer):
     """Sums edit distances and reference lengths over every `add_string` call."""
 
     name = "UER"
-    tokenize = staticmethod(str.split)
+    units = staticmethod(UNITS["phone"])
+    note = ""
 
     def __init__(self, cfg):
         super().__init__(cfg)
@@ -20,8 +21,8 @@ class UnitErrorScorer(BaseScorer):
         self.utterances = 0
 
     def add_string(self, ref: str, pred: str):
-        reference = self.tokenize(ref)
-        self.errors += distance(reference, self.tokenize(pred))
+        reference, hypothesis = self.units(ref, pred)
+        self.errors += distance(reference, hypothesis)
         self.reference_length += len(reference)
         self.utterances += 1
 
@@ -29,5 +30,5 @@ class UnitErrorScorer(BaseScorer):
         return 100.0 * self.errors / self.reference_length if self.reference_length else 0.0
 
     def result_string(self) -> str:
-        return (f"{self.name}: {self.score():.2f} ({self.errors} errors / "
-                f"{self.reference_length} reference units, {self.utterances} utterances)")
+        return f"{self.name}: {self.score():.2f} " + counts_text(
+            self.errors, self.reference_length, self.utterances, self.note)

@@ -5,39 +5,52 @@ per-utterance rates.
 """
 import re
 from dataclasses import dataclass
-from typing import List, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import editdistance
 
 WORD_BOUNDARY = "|"
+# fairseq-generate prints a reference symbol that the dictionary lacks as `<<unk>>` (its escaped
+# `<unk>`): a unit like any other, which no hypothesis can match.
+UNKNOWN_REFERENCE = "<<unk>>"
 # `<unk-speech>` and the like: non-linguistic symbols, left out of every rate as ESPnet's
-# scoring leaves out its `nlsyms` (fairseq's own `<unk>` included).
+# scoring leaves out its `nlsyms` (a hypothesis's `<unk>` and `<pad>` included).
 NON_LINGUISTIC = re.compile(r"<[^<>\s|]+>")
+# One character unit: the escaped `<unk>`, a `<...>` symbol, or one other non-space character.
+CHARACTER = re.compile(r"<<unk>>|<[^<>\s|]+>|\S")
+
+Units = Tuple[List[str], List[str]]
+
+
+def _scored(unit: str) -> bool:
+    return unit != WORD_BOUNDARY and not NON_LINGUISTIC.fullmatch(unit)
 
 
 def phones(text: str) -> List[str]:
     """Phones of a `.phn`-style string: space-separated symbols, without word boundaries `|`
     and non-linguistic `<...>` units (Rivière et al.'s PER on Common Voice)."""
-    return [unit for unit in text.split()
-            if unit != WORD_BOUNDARY and not NON_LINGUISTIC.fullmatch(unit)]
+    return [unit for unit in text.split() if _scored(unit)]
 
 
 def characters(text: str) -> List[str]:
     """Characters of a string, without white space, word boundaries `|` and `<...>` units:
     the same units whether the string is in `.ltr` form (`h e l l o |`) or post-processed
-    (`hello`)."""
-    return [c for c in NON_LINGUISTIC.sub(" ", text) if not c.isspace() and c != WORD_BOUNDARY]
+    (`hello`). `<<unk>>` is one character."""
+    return [unit for unit in CHARACTER.findall(text) if _scored(unit)]
 
 
-def characters_and_boundaries(text: str) -> List[str]:
+def characters_and_boundaries(text: str, spelled: Optional[bool] = None) -> List[str]:
     """Characters with one `|` between words, as ESPnet's BABEL recipe scores CER (`<space>`
-    a unit of its own, so merged and split words count): `h e l l o | w o |` and `hello wo`
-    both give h e l l o | w o. `<...>` units are left out, repeated boundaries merged."""
-    text = NON_LINGUISTIC.sub(" ", text)
-    words = text.replace(" ", "").split(WORD_BOUNDARY) if WORD_BOUNDARY in text else text.split()
+    a unit of its own, so merged and split words count): `h e l l o | w o |` (spelled, `.ltr`
+    form: only `|` separates words) and `hello wo` (post-processed: spaces do) both give
+    h e l l o | w o. `spelled` defaults to whether the text has a `|`. `<...>` units are left
+    out, repeated boundaries merged."""
+    spelled = WORD_BOUNDARY in text if spelled is None else spelled
     units: List[str] = []
-    for word in filter(None, words):
-        units += ([WORD_BOUNDARY] if units else []) + list(word)
+    for word in text.split(WORD_BOUNDARY) if spelled else text.split():
+        letters = characters(word)
+        if letters:
+            units += ([WORD_BOUNDARY] if units else []) + letters
     return units
 
 
@@ -45,7 +58,29 @@ def words(text: str) -> List[str]:
     return text.split()
 
 
-UNITS = {"phone": phones, "char": characters_and_boundaries, "word": words}
+def character_units(reference: str, hypothesis: str) -> Units:
+    """Both strings' characters and word boundaries. fairseq-generate post-processes both or
+    neither, and a `.ltr` reference always has a `|`: a hypothesis with no `|` beside one is
+    one spelled word, not one word per character."""
+    spelled = WORD_BOUNDARY in reference or WORD_BOUNDARY in hypothesis
+    return (characters_and_boundaries(reference, spelled),
+            characters_and_boundaries(hypothesis, spelled))
+
+
+def each(tokenize: Callable[[str], List[str]]) -> Callable[[str, str], Units]:
+    """Units of a (reference, hypothesis) pair, each string tokenized alone."""
+    def units(reference: str, hypothesis: str) -> Units:
+        return tokenize(reference), tokenize(hypothesis)
+    return units
+
+
+# The units of every scorer and report: (reference, hypothesis) -> their unit lists.
+UNITS: Dict[str, Callable[[str, str], Units]] = {
+    "phone": each(phones),
+    "char": character_units,
+    "char_only": each(characters),  # --cer-ignore-word-boundaries
+    "word": each(words),
+}
 
 
 @dataclass

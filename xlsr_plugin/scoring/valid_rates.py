@@ -12,10 +12,11 @@ from typing import Callable, Dict, List, Sequence, Tuple
 import torch
 from fairseq.logging import metrics
 
-from xlsr_plugin.scoring.edit_counts import characters_and_boundaries, distance, phones
+from xlsr_plugin.scoring.edit_counts import UNITS, Units, distance
 
-RATE_OF_LABELS: Dict[str, Tuple[str, Callable[[str], List[str]]]] = {
-    "phn": ("per", phones), "ltr": ("cer", characters_and_boundaries)}
+# The units of the `per` scorer and of the `cer` scorer's default (word boundaries counted).
+RATE_OF_LABELS: Dict[str, Tuple[str, Callable[[str, str], Units]]] = {
+    "phn": ("per", UNITS["phone"]), "ltr": ("cer", UNITS["char"])}
 
 
 def check_best_checkpoint_metric(metric: str, labels: str) -> None:
@@ -60,12 +61,14 @@ def count_rate(logging_output: dict, model, net_output, targets: torch.Tensor, d
     """Add ``_<rate>_errors`` and ``_<rate>_units`` of one batch to ``logging_output``."""
     if labels not in RATE_OF_LABELS:
         return
-    name, tokenize = RATE_OF_LABELS[labels]
+    name, units_of = RATE_OF_LABELS[labels]
     errors = units = 0
     for path, target in zip(greedy_units(model, net_output), targets):
         target = target[(target != dictionary.pad()) & (target != dictionary.eos())]
-        reference = tokenize(dictionary.string(target))
-        errors += distance(reference, tokenize(dictionary.string(path[path != blank])))
+        # as fairseq-generate prints them: a reference's unknown symbol is `<<unk>>`, one unit
+        reference, hypothesis = units_of(dictionary.string(target, escape_unk=True),
+                                         dictionary.string(path[path != blank]))
+        errors += distance(reference, hypothesis)
         units += len(reference)
     logging_output[f"_{name}_errors"] = errors
     logging_output[f"_{name}_units"] = units

@@ -12,6 +12,7 @@ from xlsr_plugin.data.manifests import (
     ManifestError,
     discover_corpus_languages,
     hours_of,
+    language_folder,
     load_audio_manifest,
     manifest_path,
     parse_split,
@@ -118,6 +119,8 @@ class MultilingualTaskMixin:
         `valid_mls_fi`...); the corpus is "" without task.corpora."""
         corpora = self.corpora
         base, langs, selected = parse_split(self.cfg.data, split, self.languages, corpora)
+        if base == split:
+            self._check_named_language(split, corpora)
         if not self.cfg.langs and len(langs) > 1:
             langs = discover_corpus_languages(self.cfg.data, corpora, base)
         if not langs:
@@ -131,6 +134,18 @@ class MultilingualTaskMixin:
             raise ManifestError(f"split {split!r}: no {base}.tsv for language(s) {missing} in "
                                 f"task.corpora={selected} under {self.cfg.data}")
         return base, parts
+
+    def _check_named_language(self, split: str, corpora: List[str]) -> None:
+        """A split that names a language of DATA outside the task's languages (`test_pt` with
+        --langs pl) would otherwise be read as a split of every language (pl/test_pt.tsv)."""
+        stem, _, lang = split.rpartition("_")
+        if not stem or lang in self.languages or not any(
+                os.path.isdir(language_folder(self.cfg.data, lang, corpus)) for corpus in corpora or [""]):
+            return
+        raise ManifestError(
+            f"split {split!r}: language {lang!r} is not among the task's languages "
+            f"{self.languages} (task.langs / --langs); add it there, or leave --langs out to "
+            "decode it with the model's dictionary")
 
     def load_language_audio(self, lang: str, base: str, task_cfg, corpus: str = "", replace_bad=False):
         return load_audio_manifest(

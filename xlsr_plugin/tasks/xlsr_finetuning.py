@@ -7,6 +7,7 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import List, Optional
 
+import torch
 from fairseq import utils
 from fairseq.data import AddTargetDataset, Dictionary
 from fairseq.data.text_compressor import TextCompressor
@@ -31,6 +32,7 @@ from xlsr_plugin.scoring.valid_rates import (
 )
 from xlsr_plugin.tasks._multilingual import MultilingualTaskMixin, check_supported_options
 from xlsr_plugin.tasks._seeded_steps import SeededStepsMixin
+from xlsr_plugin.tasks._trained_dictionary import trained_dictionary
 from xlsr_plugin.tasks.xlsr_pretraining import XlsrPretrainingConfig
 
 logger = logging.getLogger(__name__)
@@ -72,6 +74,9 @@ class XlsrFinetuningConfig(AudioFinetuningConfig, XlsrPretrainingConfig):
     # metric is one its labels log. No help text, so that fairseq adds no second
     # --best-checkpoint-metric option to the command line.
     best_checkpoint_metric: str = II("checkpoint.best_checkpoint_metric")
+    # Read, not set: the checkpoint fairseq-generate (or fairseq-validate) decodes, --path. The
+    # task reads its dictionary before generate asks for one.
+    checkpoint_path: Optional[str] = II("common_eval.path")
 
 
 class LabelError(ManifestError):
@@ -84,14 +89,21 @@ def some_symbols(symbols: List[str], shown: int = 8) -> str:
     return str(symbols[:shown]) + (f" and {more} more" if more > 0 else "")
 
 
-def configured_metric(cfg) -> Optional[str]:
-    """checkpoint.best_checkpoint_metric as the task config sees it; None for a task config
-    built without the rest of the configuration (nothing to resolve it from)."""
+def configured(cfg, name: str) -> Optional[str]:
+    """A value the task config reads from elsewhere (checkpoint.best_checkpoint_metric,
+    common_eval.path); None for a task config built without the rest of the configuration
+    (nothing to resolve it from)."""
     try:
-        metric = cfg.best_checkpoint_metric
+        value = getattr(cfg, name)
     except (AttributeError, OmegaConfBaseException):
         return None
-    return None if str(metric).startswith("${") else metric
+    return None if value is None or str(value).startswith("${") else value
+
+
+def normalizes_over_time(model: torch.nn.Module) -> bool:
+    """Whether the model group-normalizes over time (fairseq's Fp32GroupNorm is a GroupNorm):
+    statistics over every frame of a padded batch, padding included."""
+    return any(isinstance(module, torch.nn.GroupNorm) for module in model.modules())
 
 
 def _manifest_row(tsv: str, index: int) -> str:
@@ -110,11 +122,13 @@ class XlsrFinetuningTask(SeededStepsMixin, MultilingualTaskMixin, AudioFinetunin
 
     def __init__(self, cfg: XlsrFinetuningConfig):
         check_supported_options(cfg)
-        metric = configured_metric(cfg)
+        metric = configured(cfg, "best_checkpoint_metric")
         if metric and cfg.labels:
             check_best_checkpoint_metric(metric, cfg.labels)
         super().__init__(cfg)
         self._data_dictionary = None
+        self._trained = None  # the dictionary of the checkpoint given with --path
+        self.one_utterance_batches = False  # evaluation batches of one utterance (build_model)
 
     # -- dictionaries ---------------------------------------------------------------------------
 
@@ -126,27 +140,49 @@ class XlsrFinetuningTask(SeededStepsMixin, MultilingualTaskMixin, AudioFinetunin
         return os.path.join(folder, f"dict.{self.cfg.labels}.txt")
 
     def load_target_dictionary(self):
+        """The checkpoint's dictionary when decoding one (fairseq-generate prints and scores
+        with what this returns, before it loads the checkpoint); else the data's."""
         if not self.cfg.labels:
             return None
-        path = self.dictionary_path()
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"target dictionary {path} not found (task.labels={self.cfg.labels})")
-        logger.info("target dictionary %s", path)
-        self._data_dictionary = Dictionary.load(path)
+        checkpoint = configured(self.cfg, "checkpoint_path")
+        if checkpoint:
+            self._trained = trained_dictionary(utils.split_paths(checkpoint)[0])
+            if self._trained is not None:
+                logger.info("target dictionary: the one %s was fine-tuned with (%d symbols)",
+                            checkpoint, len(self._trained))
+                return self._trained
+        return self.data_dictionary()
+
+    def data_dictionary(self) -> Dictionary:
+        if self._data_dictionary is None:
+            path = self.dictionary_path()
+            if not os.path.isfile(path):
+                raise FileNotFoundError(f"target dictionary {path} not found (task.labels={self.cfg.labels})")
+            logger.info("target dictionary %s", path)
+            self._data_dictionary = Dictionary.load(path)
         return self._data_dictionary
 
     def check_checkpoint_dictionary(self, split: str, base: str) -> None:
-        """A loaded checkpoint's task state carries the dictionary it was fine-tuned with. A
-        split that names its language (`test_ky`) is decoded with it: its references are
-        encoded with it and symbols it lacks become `<unk>`, as in fine-tuning. Any other split
-        must use the same dictionary, or every output symbol would be read as another one."""
-        trained = self.state.target_dictionary
-        if trained is self._data_dictionary:  # no checkpoint loaded: the data's, built lazily
+        """A checkpoint is decoded with the dictionary it was fine-tuned with: references are
+        encoded with it (symbols it lacks become `<unk>`, as in fine-tuning) and fairseq-generate
+        prints and scores with it. A split of several languages (`test`), or an explicit
+        --target-dictionary, must name that dictionary: else the run stops here, before
+        decoding, saying what to pass."""
+        loaded = self.state.target_dictionary
+        trained = self._trained
+        if trained is None and loaded is not self._data_dictionary:
+            trained = loaded  # a checkpoint loaded without --path (its task state)
+        if trained is None:  # no checkpoint: training
             return
-        if split != base:
-            logger.info("%s: decoding with the checkpoint's dictionary (%d symbols)", split, len(trained))
-            return
-        data = self._data_dictionary or self.load_target_dictionary()
+        if loaded.symbols != trained.symbols:
+            raise ValueError(f"split {split}: the checkpoints of --path hold different "
+                             "dictionaries; decode one checkpoint at a time")
+        if self.cfg.target_dictionary or split == base:
+            self._check_same_dictionary(split, trained)
+        logger.info("%s: decoding with the checkpoint's dictionary (%d symbols)", split, len(trained))
+
+    def _check_same_dictionary(self, split: str, trained: Dictionary) -> None:
+        data = self.data_dictionary()
         if trained.symbols == data.symbols:
             return
         only_trained = [s for s in trained.symbols if s not in data.indices]
@@ -154,11 +190,13 @@ class XlsrFinetuningTask(SeededStepsMixin, MultilingualTaskMixin, AudioFinetunin
         detail = (f"only in the checkpoint's: {some_symbols(only_trained)}; "
                   f"only in the data's: {some_symbols(only_data)}"
                   if only_trained or only_data else "same symbols in another order")
+        fix = ("Leave --target-dictionary out (the checkpoint's is used)" if self.cfg.target_dictionary
+               else "Decode one language's split (test_<lang>), or give the languages the model "
+               "was fine-tuned on (--langs ky,sv) or its dictionary's folder (--target-dictionary "
+               "DATA/<lang>)")
         raise ValueError(
             f"split {split}: the checkpoint's dictionary ({len(trained)} symbols) is not "
-            f"{self.dictionary_path()} ({len(data)} symbols): {detail}. Decode one language's "
-            "split (test_<lang>), or give the languages the model was fine-tuned on (--langs "
-            "ky,sv) or its dictionary's folder (--target-dictionary DATA/<lang>)"
+            f"{self.dictionary_path()} ({len(data)} symbols): {detail}. {fix}"
         )
 
     # -- datasets -------------------------------------------------------------------------------
@@ -232,6 +270,8 @@ class XlsrFinetuningTask(SeededStepsMixin, MultilingualTaskMixin, AudioFinetunin
         # Evaluation never drops an utterance (MultilingualTaskMixin: a batch holds the longest
         # one, whatever max_tokens, e.g. fairseq-generate's text default of 12000 tokens, 0.75 s
         # of audio; no batch multiple), and labelled utterances are never cropped.
+        if self.one_utterance_batches:
+            kwargs["max_sentences"] = 1
         return super().get_batch_iterator(dataset, max_tokens=max_tokens, **kwargs)
 
     def _training_budget(self, dataset, max_tokens, kwargs):
@@ -249,6 +289,18 @@ class XlsrFinetuningTask(SeededStepsMixin, MultilingualTaskMixin, AudioFinetunin
             )
         max_positions = utils.resolve_max_positions(kwargs.get("max_positions"), max_tokens)
         return {**kwargs, "max_positions": max_positions, "ignore_invalid_inputs": True}
+
+    def build_model(self, model_cfg, from_checkpoint=False):
+        """The model; one whose feature encoder group-normalizes over time (the `default`
+        extractor mode of wav2vec 2.0 Base and xlsr_tiny) reads the zero padding of a batch
+        as audio, so that an utterance's hypothesis would depend on its batch-mates:
+        validation and decoding then batch one utterance at a time."""
+        model = super().build_model(model_cfg, from_checkpoint)
+        self.one_utterance_batches = normalizes_over_time(model)
+        if self.one_utterance_batches:
+            logger.info("group-norm feature encoder: validation and decoding batch one "
+                        "utterance at a time (padding would change its hypothesis)")
+        return model
 
     # -- validation: PER / CER as the scorers count them (best_checkpoint_metric) ---------------
 
