@@ -1,5 +1,5 @@
 """A config file with its `defaults:` merged in (other files of its folder, `group: name` files
-below it), in list order, `_self_` where the list puts it: what Hydra composes, for assertions on
+below it, under `group` unless `_global_`), in list order, `_self_` where the list puts it: what Hydra composes, for assertions on
 the values a run gets, without running Hydra in the test process."""
 from pathlib import Path
 
@@ -18,7 +18,9 @@ def composed(path):
             parts.append(composed(path.parent / f"{entry}.yaml"))
         else:
             (group, name), = entry.items()
-            parts.append(composed(path.parent / group / f"{name}.yaml"))
+            part = path.parent / group / f"{name}.yaml"
+            global_ = part.read_text().startswith("# @package _global_")
+            parts.append(composed(part) if global_ else OmegaConf.create({group: composed(part)}))
     if "_self_" not in (defaults or ["_self_"]):
         parts.append(own)
     return OmegaConf.merge(*parts)

@@ -217,5 +217,6 @@ def test_markers_fingerprint_the_configs_they_ran(tmp_path):
     # The demo's own runs record the files their config is composed of.
     job = pretrain_job(parse([]), "xlsr10", 1)
     assert sorted(job.params["config"]) == ["config/pretraining/mini/layer_norm.yaml",
+                                            "config/pretraining/task/xlsr_pretraining.yaml",
                                             "config/pretraining/xlsr_mini.yaml",
                                             "config/pretraining/xlsr_tiny.yaml", "xlsr_plugin"]
