@@ -1,6 +1,6 @@
 """Every task option works as `task.<option>=` with every config (no `+`): each config lists the
-options of its task through config/<kind>/task/<task>.yaml, which must equal the task's schema;
-the options the documentation writes are composed, as written, with every config."""
+options of its task through config/<kind>/task_options/<task>.yaml, which must equal the task's
+schema; the options the documentation writes are composed, as written, with every config."""
 import dataclasses
 import json
 import re
@@ -77,7 +77,7 @@ def composed():
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_options_file_is_the_task_schema(kind):
     task, schema = KINDS[kind]
-    listed = OmegaConf.load(ROOT / "config" / kind / "task" / f"{task}.yaml")
+    listed = OmegaConf.load(ROOT / "config" / kind / "task_options" / f"{task}.yaml")
     assert set(listed) == user_options(schema)
     defaults = OmegaConf.to_container(OmegaConf.structured(schema), enum_to_str=True)
     assert {key: defaults[key] for key in listed} == OmegaConf.to_container(listed)
