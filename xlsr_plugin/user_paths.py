@@ -7,13 +7,12 @@ every "not found" message name the file actually tried."""
 import os
 from typing import Optional
 
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
 
 
 def started_from() -> str:
     """The folder the command was started from: Hydra's original one inside a Hydra job."""
-    from hydra.core.hydra_config import HydraConfig
-
     return HydraConfig.get().runtime.cwd if HydraConfig.initialized() else os.getcwd()
 
 
