@@ -34,6 +34,7 @@ from xlsr_plugin.tasks._multilingual import MultilingualTaskMixin, check_support
 from xlsr_plugin.tasks._seeded_steps import SeededStepsMixin
 from xlsr_plugin.tasks._trained_dictionary import trained_dictionary
 from xlsr_plugin.tasks.xlsr_pretraining import XlsrPretrainingConfig
+from xlsr_plugin.user_paths import resolve_user_paths
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +123,7 @@ class XlsrFinetuningTask(SeededStepsMixin, MultilingualTaskMixin, AudioFinetunin
 
     def __init__(self, cfg: XlsrFinetuningConfig):
         check_supported_options(cfg)
+        resolve_user_paths(cfg, "data", "target_dictionary", "kenlm_model", "lexicon")
         metric = configured(cfg, "best_checkpoint_metric")
         if metric and cfg.labels:
             check_best_checkpoint_metric(metric, cfg.labels)
@@ -295,6 +297,7 @@ class XlsrFinetuningTask(SeededStepsMixin, MultilingualTaskMixin, AudioFinetunin
         extractor mode of wav2vec 2.0 Base and xlsr_tiny) reads the zero padding of a batch
         as audio, so that an utterance's hypothesis would depend on its batch-mates:
         validation and decoding then batch one utterance at a time."""
+        resolve_user_paths(model_cfg, "w2v_path")  # read by the stock wav2vec_ctc model
         model = super().build_model(model_cfg, from_checkpoint)
         self.one_utterance_batches = normalizes_over_time(model)
         if self.one_utterance_batches:
