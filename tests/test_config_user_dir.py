@@ -1,11 +1,13 @@
-"""Every config names the plugin itself: `fairseq-hydra-train --config-dir config/... --config-name
-NAME task.data=DATA` works as typed from the repository root, without common.user_dir=."""
+"""Every config names the plugin itself and keeps paths relative to the folder typed in:
+`fairseq-hydra-train --config-dir config/... --config-name NAME task.data=DATA` works as typed,
+without common.user_dir=."""
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import torch
 from _configs import composed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,15 +52,6 @@ def test_user_dir_is_the_plugin_under_the_shell_folder(path, monkeypatch, tmp_pa
     assert composed(path).common.user_dir == str(tmp_path / "xlsr_plugin")
 
 
-def test_pretraining_from_the_repository_root(pretraining_data, tmp_path):
-    proc = typed_at_root("--config-dir", "config/pretraining", "--config-name", "xlsr_tiny",
-                         f"task.data={pretraining_data}", "task.min_sample_size=4000",
-                         "optimization.max_update=1", run_dir=tmp_path)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert (tmp_path / "checkpoints" / "checkpoint_last.pt").is_file()
-    assert not (ROOT / ".hydra").exists()
-
-
 def labelled_copy(data, lang, folder):
     """folder/<lang>/: data's manifests (same audio) with one made-up character label per row."""
     (folder / lang).mkdir(parents=True)
@@ -71,15 +64,67 @@ def labelled_copy(data, lang, folder):
     return str(folder)
 
 
-def test_finetuning_from_the_repository_root(pretraining_data, pretrained_checkpoint, tmp_path):
-    data = labelled_copy(pretraining_data, "es", tmp_path / "data")
-    proc = typed_at_root("--config-dir", "config/finetuning", "--config-name", "ctc_tiny",
-                         f"task.data={data}", "task.langs=[es]", "task.labels=ltr",
-                         "checkpoint.best_checkpoint_metric=cer",  # ctc_tiny selects by per
-                         f"model.w2v_path={pretrained_checkpoint}",
-                         "optimization.max_update=3", run_dir=tmp_path)  # tri-stage: 3 phases
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert (tmp_path / "checkpoints" / "checkpoint_last.pt").is_file()
+def users_folder(data, folder):
+    """A folder laid out as the README's user has it: the repository's config/ and xlsr_plugin/
+    (linked) and DATA/ (es, fi: data's manifests with character labels)."""
+    for name in ("config", "xlsr_plugin"):
+        (folder / name).symlink_to(ROOT / name)
+    for lang in ("es", "fi"):
+        labelled_copy(data, lang, folder / "DATA")
+    return folder
+
+
+def typed_in(folder, command, *arguments):
+    """A fairseq command as a shell in `folder` runs it (cwd and $PWD), relative paths as typed."""
+    env = dict(os.environ, PWD=str(folder), OMP_NUM_THREADS="1")
+    return subprocess.run([str(BIN / command), *arguments], capture_output=True, text=True,
+                          cwd=folder, env=env)
+
+
+def updates_of(checkpoint):
+    return torch.load(checkpoint, map_location="cpu", weights_only=False)["optimizer_history"][-1][
+        "num_updates"]
+
+
+def test_readme_commands_with_relative_paths(pretraining_data, tmp_path):
+    """Pretrain, fine-tune and decode with task.data=DATA and a relative model.w2v_path, the
+    checkpoints in the configs' checkpoints/<config name>/ of the folder typed in."""
+    folder = users_folder(pretraining_data, tmp_path)
+    pretrain = typed_in(folder, "fairseq-hydra-train", "--config-dir", "config/pretraining",
+                        "--config-name", "xlsr_tiny", "task.data=DATA", "task.min_sample_size=4000",
+                        "optimization.max_update=2")
+    assert pretrain.returncode == 0, pretrain.stderr[-3000:]
+    assert updates_of(folder / "checkpoints" / "xlsr_tiny" / "checkpoint_last.pt") == 2
+    assert len(list(folder.glob("outputs/*/*/hydra_train.log"))) == 1  # Hydra's log, as ever
+    finetune = typed_in(folder, "fairseq-hydra-train", "--config-dir", "config/finetuning",
+                        "--config-name", "ctc_tiny", "task.data=DATA", "task.langs=[fi]",
+                        "task.labels=ltr", "checkpoint.best_checkpoint_metric=cer",
+                        "model.w2v_path=checkpoints/xlsr_tiny/checkpoint_last.pt",
+                        "optimization.max_update=3")  # tri-stage: 3 phases
+    assert finetune.returncode == 0, finetune.stderr[-3000:]
+    assert updates_of(folder / "checkpoints" / "ctc_tiny" / "checkpoint_last.pt") == 3
+    decode = typed_in(folder, "fairseq-generate", "DATA", "--user-dir", "xlsr_plugin", "--task",
+                      "xlsr_finetuning", "--labels", "ltr", "--langs", "fi", "--path",
+                      "checkpoints/ctc_tiny/checkpoint_best.pt", "--gen-subset", "valid_fi",
+                      "--scoring", "cer")
+    assert decode.returncode == 0, decode.stderr[-3000:]
+    # 2 valid utterances of "a b | c |", 4 units each: a, b, the boundary between words, c.
+    assert "/ 8 reference units, 2 utterances)" in decode.stdout
+
+
+@pytest.mark.parametrize("lang, tried", [
+    ("sw", "DATA/sw/dict.ltr.txt"),  # no DATA/sw/: the first file looked for, its dictionary
+    ("fi", "PRETRAINED.pt"),  # DATA/fi/ is complete: the pretrained model is looked for next
+])
+def test_a_missing_file_is_named_by_its_absolute_path(pretraining_data, tmp_path, lang, tried):
+    folder = users_folder(pretraining_data, tmp_path)
+    proc = typed_in(folder, "fairseq-hydra-train", "--config-dir", "config/finetuning",
+                    "--config-name", "ctc_tiny", "task.data=DATA", f"task.langs=[{lang}]",
+                    "task.labels=ltr", "checkpoint.best_checkpoint_metric=cer",
+                    "model.w2v_path=PRETRAINED.pt")
+    assert proc.returncode != 0
+    assert f"{folder / tried} not found" in proc.stderr or f"'{folder / tried}'" in proc.stderr, \
+        proc.stderr[-2000:]
 
 
 def test_explicit_user_dir_wins(tmp_path):

@@ -32,6 +32,7 @@ from xlsr_plugin.scoring.valid_rates import (
 from xlsr_plugin.tasks._multilingual import MultilingualTaskMixin, check_supported_options
 from xlsr_plugin.tasks._seeded_steps import SeededStepsMixin
 from xlsr_plugin.tasks.xlsr_pretraining import XlsrPretrainingConfig
+from xlsr_plugin.user_paths import resolve_user_paths
 
 logger = logging.getLogger(__name__)
 
@@ -110,11 +111,16 @@ class XlsrFinetuningTask(SeededStepsMixin, MultilingualTaskMixin, AudioFinetunin
 
     def __init__(self, cfg: XlsrFinetuningConfig):
         check_supported_options(cfg)
+        resolve_user_paths(cfg, "data", "target_dictionary", "kenlm_model", "lexicon")
         metric = configured_metric(cfg)
         if metric and cfg.labels:
             check_best_checkpoint_metric(metric, cfg.labels)
         super().__init__(cfg)
         self._data_dictionary = None
+
+    def build_model(self, cfg, from_checkpoint=False):
+        resolve_user_paths(cfg, "w2v_path")  # read by the stock wav2vec_ctc model
+        return super().build_model(cfg, from_checkpoint)
 
     # -- dictionaries ---------------------------------------------------------------------------
 

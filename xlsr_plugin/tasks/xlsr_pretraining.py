@@ -15,6 +15,7 @@ from xlsr_plugin.data.bad_audio import BadAudioLog
 from xlsr_plugin.data.multilingual_dataset import raw_audio
 from xlsr_plugin.tasks._multilingual import MultilingualTaskMixin, check_supported_options
 from xlsr_plugin.tasks._seeded_steps import SeededStepsMixin
+from xlsr_plugin.user_paths import resolve_user_paths
 
 SAMPLING_UNITS = ChoiceEnum(["hours", "utterances"])
 
@@ -62,6 +63,7 @@ class XlsrPretrainingTask(SeededStepsMixin, MultilingualTaskMixin, AudioPretrain
 
     def __init__(self, cfg: XlsrPretrainingConfig):
         check_supported_options(cfg)
+        resolve_user_paths(cfg, "data")
         super().__init__(cfg)
         self.bad_audio_log = BadAudioLog(cfg.bad_audio_max_share)
 
