@@ -35,10 +35,6 @@ PAGES = ["README.md", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").
 CHECKOUT = ("config", "manifests", "xlsr_plugin", "bench", "examples")
 RELEASES = ("cv-corpus-5.1-2020-06-22", "MLS_DIR", "IARPA_BABEL_OP3_404", "my_recordings")
 TRAIN_UPDATES, RESUMED_UPDATES = 2, 3
-# Until relative paths given to fairseq-hydra-train are resolved against the folder the command
-# started in (Hydra changes directory first), the blocks that give them fail.
-RELATIVE_PATHS_FIXED = False
-RELATIVE = re.compile(r"\b(task\.data|model\.w2v_path|checkpoint\.restore_file)=(?![/$])")
 
 
 def blocks():
@@ -58,7 +54,7 @@ def blocks():
 
 def commands(text):
     """The block's commands: continuation lines joined, comment lines and trailing comments dropped."""
-    joined = re.sub(r"\\\n", " ", text)
+    joined = re.sub(r"\s*\\\n\s*", " ", text)
     lines = (re.sub(r"\s+#\s.*$", "", line).strip() for line in joined.splitlines())
     return [line for line in lines if line and not line.startswith("#")]
 
@@ -69,12 +65,7 @@ def needs(text):
 
 
 def case(page, line, text):
-    marks = []
-    if needs(text):
-        marks.append(pytest.mark.skip(reason=f"needs: {needs(text)}"))
-    elif not RELATIVE_PATHS_FIXED and any(
-            "fairseq-hydra-train" in c and "--cfg" not in c and RELATIVE.search(c) for c in commands(text)):
-        marks.append(pytest.mark.xfail(reason="relative task.data needs branch i22a", strict=True))
+    marks = [pytest.mark.skip(reason=f"needs: {needs(text)}")] if needs(text) else []
     return pytest.param(text, id=f"{page}:{line}", marks=marks)
 
 
@@ -111,9 +102,9 @@ def stand_ins(tmp_path_factory, pretrained_checkpoint):
     shutil.copy(pretrained_checkpoint, base / "PRETRAINED.pt")
     finetune = (f"fairseq-hydra-train --config-dir config/finetuning --config-name ctc_tiny "
                 f"task.data={base}/DATA task.langs=[fi,sv] model.w2v_path={base}/PRETRAINED.pt "
-                f"hydra.run.dir={base}/finetuned optimization.max_update={TRAIN_UPDATES}")
+                f"checkpoint.save_dir={base}/finetuned optimization.max_update={TRAIN_UPDATES}")
     succeeded(bash(finetune, base), finetune)
-    shutil.copy(base / "finetuned" / "checkpoints" / "checkpoint_best.pt", base / "FINETUNED.pt")
+    shutil.copy(base / "finetuned" / "checkpoint_best.pt", base / "FINETUNED.pt")
     return base
 
 
@@ -154,13 +145,9 @@ def check_manifests(words, out, folder):
         assert len(manifest) == int(kept) + 1, (lang, split)
 
 
-def run_folder(words, folder):
-    run_dir = option(words, "hydra.run.dir")
-    if run_dir:
-        return folder / run_dir
-    made = [Path(p) for p in glob.glob(str(folder / "outputs" / "*" / "*"))]
-    assert made, "no outputs/<date>/<time>/ folder"
-    return max(made, key=lambda p: p.stat().st_mtime)
+def checkpoint_folder(words, folder):
+    """Where the docs say a run's checkpoints go: checkpoint.save_dir, else checkpoints/<config>/."""
+    return folder / (option(words, "checkpoint.save_dir") or f"checkpoints/{option(words, '--config-name')}")
 
 
 def check_train(words, out, folder, resumed=False):
@@ -171,12 +158,12 @@ def check_train(words, out, folder, resumed=False):
         assert f"_name: {task}" in out and f"data: {option(words, 'task.data')}" in out
         return
     assert "done training" in out
-    assert (run_folder(words, folder) / "checkpoints" / "checkpoint_last.pt").is_file()
+    assert (checkpoint_folder(words, folder) / "checkpoint_last.pt").is_file()
     assert not resumed or "Loaded checkpoint" in out
     for subset in (option(words, "dataset.valid_subset") or "").strip("'").split(","):
         assert not subset or f"valid on '{subset}' subset" in out
-    logdir = (option(words, "common.tensorboard_logdir") or "").replace("$PWD", str(folder))
-    assert not logdir or glob.glob(f"{logdir}/**/events.out.tfevents.*", recursive=True)
+    logdir = option(words, "common.tensorboard_logdir")
+    assert not logdir or glob.glob(f"{folder / logdir}/**/events.out.tfevents.*", recursive=True)
 
 
 def check_generate(words, out, folder):
@@ -262,11 +249,11 @@ def test_documented_block(block, stand_ins, tmp_path):
     for command in commands(block):
         words = without_env(shlex.split(command))
         check = check_for(words)
-        existed = {str(p) for p in folder.rglob("checkpoint_last.pt")}
+        training = check is check_train and "--cfg" not in words
+        resumed = training and (checkpoint_folder(words, folder) / "checkpoint_last.pt").is_file()
         out = succeeded(bash(toy_size(command), folder), command)
-        if check is check_train and "--cfg" not in words:
-            last = run_folder(words, folder) / "checkpoints" / "checkpoint_last.pt"
-            check(words, out, folder, resumed=str(last) in existed)
+        if training:
+            check(words, out, folder, resumed=resumed)
         else:
             check(words, out, folder)
 
@@ -275,3 +262,16 @@ def test_every_page_is_scanned():
     """The pages named in README's documentation table are the pages this test reads."""
     linked = set(re.findall(r"\]\((docs/[\w.]+\.md)\)", (ROOT / "README.md").read_text()))
     assert linked and linked <= set(PAGES)
+
+
+def test_blocks_are_read_as_a_user_reads_them():
+    """A `# needs:` line skips its block; continuation lines make one command, comments none; a
+    command without a check fails rather than pass unchecked."""
+    text = "# needs: a GPU\nfairseq-generate DATA \\\n    --gen-subset test_fi  # one language\n# a note\n"
+    assert needs(text) == "a GPU" and needs("python -c 'x'") is None
+    assert commands(text) == ["fairseq-generate DATA --gen-subset test_fi"]
+    with pytest.raises(pytest.fail.Exception, match="no check for `frobnicate --all`"):
+        check_for(["frobnicate", "--all"])
+    assert toy_size("fairseq-hydra-train a=1") == f"fairseq-hydra-train a=1 optimization.max_update={TRAIN_UPDATES}"
+    assert toy_size("fairseq-hydra-train optimization.max_update=300") == \
+        f"fairseq-hydra-train optimization.max_update={RESUMED_UPDATES}"
