@@ -264,6 +264,14 @@ def test_every_page_is_scanned():
     assert linked and linked <= set(PAGES)
 
 
+def test_relative_links_resolve():
+    """Every relative link of the pages points at a file of the repository."""
+    broken = [(page, target) for page in PAGES
+              for target in re.findall(r"\]\(([^)#]+)[^)]*\)", (ROOT / page).read_text(encoding="utf-8"))
+              if "://" not in target and not (ROOT / page).parent.joinpath(target).exists()]
+    assert not broken
+
+
 def test_blocks_are_read_as_a_user_reads_them():
     """A `# needs:` line skips its block; continuation lines make one command, comments none; a
     command without a check fails rather than pass unchecked."""
