@@ -9,7 +9,8 @@ own), `PRETRAINED.pt` (conftest's 4-update xlsr_tiny run) and `FINETUNED.pt` (ct
 Each command runs in its own bash process; the one change to a command is that
 fairseq-hydra-train stops after 2 updates (an explicit `optimization.max_update=N` becomes 3), so a
 run costs seconds. Each command is checked by what its user reads: the printed table and the
-manifests it counts, the score line and one hypothesis per test utterance, the files written.
+manifests it counts, the score line (its PER recounted from the printed T-/H- lines) and one
+hypothesis per test utterance, the files written.
 
 A block with a `# needs: <what>` line (real data, a GPU, an hour) is skipped with that reason. A
 command this file has no check for fails the test: check it here or mark its block.
@@ -24,6 +25,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import editdistance
 import pytest
 import torch
 
@@ -166,15 +168,28 @@ def check_train(words, out, folder, resumed=False):
     assert not logdir or glob.glob(f"{folder / logdir}/**/events.out.tfevents.*", recursive=True)
 
 
+def phones(line):
+    """The units PER counts: space-separated phones, without `|` and `<...>` units (docs/finetuning.md)."""
+    return [unit for unit in line.split() if unit != "|" and not re.fullmatch(r"<[^<>\s|]+>", unit)]
+
+
 def check_generate(words, out, folder):
-    """The score line of --scoring, and one hypothesis per utterance of the test manifest."""
+    """The score line of --scoring, one hypothesis per utterance of the test manifest, and a PER
+    whose errors and reference units are those of the printed T-/H- lines, counted here."""
     subset, scoring = option(words, "--gen-subset"), option(words, "--scoring").upper()
     results = option(words, "--results-path")
     text = (folder / results / f"generate-{subset}.txt").read_text() if results else out
-    assert re.search(rf"Generate {subset} with beam=\d+: {scoring}: [\d.]+", text), text[-2000:]
+    score = re.search(rf"Generate {subset} with beam=\d+: {scoring}: [\d.]+ \((\d+) errors / (\d+)", text)
+    assert score, text[-2000:]
     lang = subset.split("_", 1)[1]
     utterances = len((folder / words[1] / lang / "test.tsv").read_text().splitlines()) - 1
-    assert len(re.findall(r"^H-\d+\t", text, re.M)) == utterances
+    references = dict(re.findall(r"^T-(\d+)\t(.*)$", text, re.M))
+    hypotheses = dict(re.findall(r"^H-(\d+)\t[^\t]*\t(.*)$", text, re.M))
+    assert len(references) == len(hypotheses) == utterances
+    if scoring == "PER":
+        errors = sum(editdistance.eval(phones(references[i]), phones(hypotheses[i])) for i in references)
+        units = sum(len(phones(line)) for line in references.values())
+        assert (int(score.group(1)), int(score.group(2))) == (errors, units)
 
 
 def check_report(words, out, folder):
