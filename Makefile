@@ -4,15 +4,21 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-deps test demo study-unseen study-alpha study-fewshot bench clean
+.PHONY: install system-deps test demo study-unseen study-alpha study-fewshot bench clean constraints
 
 install: system-deps $(STAMP)
 
-$(STAMP): setup.py
+# setup.py states the ranges the code supports; constraints.txt the exact set that is tested.
+$(STAMP): setup.py constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,analysis,hf]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,analysis,hf]'
 	touch $(STAMP)
+
+# After changing setup.py's requirements: `make install constraints`, then run the tests.
+constraints:
+	{ sed -n '/^#/p' constraints.txt; $(PY) -m pip freeze --exclude-editable | grep -v '^setuptools=='; } > constraints.new
+	mv constraints.new constraints.txt
 
 # espeak-ng synthesizes the test and demo speech and backs phonemizer.
 system-deps:

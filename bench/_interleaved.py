@@ -19,7 +19,8 @@ from fairseq.dataclass.initialize import add_defaults, hydra_init
 from fairseq.logging import metrics
 from fairseq.trainer import Trainer
 from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import OmegaConf, open_dict
 
 
 class Stack:
@@ -27,7 +28,12 @@ class Stack:
         self.name, self.cuda_peak = name, cuda_peak
         allocated = self._allocated()
         with initialize_config_dir(config_dir=str(config_dir), version_base="1.1"):
-            cfg = compose(config_name=config_name, overrides=overrides)
+            cfg = compose(config_name=config_name, overrides=overrides, return_hydra_config=True)
+        # As in a fairseq-hydra-train job: ${hydra:...} (checkpoint.save_dir) resolves, and the
+        # job's config has no hydra node.
+        HydraConfig.instance().set_config(cfg)
+        with open_dict(cfg):
+            del cfg["hydra"]
         add_defaults(cfg)
         cfg = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True, enum_to_str=True))
         OmegaConf.set_struct(cfg, True)

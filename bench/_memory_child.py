@@ -11,12 +11,10 @@ import json
 import logging
 import os
 import sys
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _sampler_child import plugin_task  # noqa: E402
+from _sampler_child import plugin_task
 
 logging.disable(logging.WARNING)
 

@@ -8,13 +8,11 @@ import sys
 import time
 from argparse import Namespace
 
-from pathlib import Path
 
 from fairseq import utils
 from omegaconf import OmegaConf
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _stock import key, multi_corpus_split  # noqa: E402
+from _stock import key, multi_corpus_split
 
 logging.disable(logging.WARNING)  # per-language epoch logs are not what is measured
 

@@ -18,7 +18,6 @@ which made the baseline 10x slower in earlier runs of this bench.
 """
 import argparse
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,12 +25,9 @@ from pathlib import Path
 import soundfile as sf
 from _smoke import parse_args
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # manifests/ is a folder of the repository, not installed
-
-from manifests._pipeline import Options  # noqa: E402
-from manifests.commonvoice import prepare_commonvoice  # noqa: E402
-from xlsr_plugin.synthetic import make_commonvoice_release  # noqa: E402
+from manifests._pipeline import Options
+from manifests.commonvoice import prepare_commonvoice
+from xlsr_plugin.synthetic import make_commonvoice_release
 
 
 def build_release(root: Path, clips: int) -> list:

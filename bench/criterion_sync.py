@@ -22,23 +22,22 @@ import argparse
 import os
 import pickle
 import statistics
-import sys
 import tempfile
 import time
-from pathlib import Path
 
 import torch
+import torch.distributed as dist
+from fairseq.criterions.wav2vec_criterion import Wav2vecCriterion
+from fairseq.logging import metrics
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
+from xlsr_plugin.criterions.xlsr import XlsrCriterion
+from xlsr_plugin.testing.criterion_runs import (
+    SyncingTrainer,
+    build_model,
+    count_all_reduced_bytes,
+    criterion_outputs,
+)
 
-import torch.distributed as dist  # noqa: E402
-from _criterion_runs import SyncingTrainer, build_model, count_all_reduced_bytes, criterion_outputs  # noqa: E402
-from fairseq.criterions.wav2vec_criterion import Wav2vecCriterion  # noqa: E402
-from fairseq.logging import metrics  # noqa: E402
-
-from xlsr_plugin.criterions.xlsr import XlsrCriterion  # noqa: E402
 
 CRITERION_ARGS = {"infonce": True, "loss_weights": [0.1, 0], "log_keys": ["prob_perplexity", "code_perplexity", "temp"]}
 STOCK_GATHER_SIZE = 16384  # common.all_gather_list_size default

@@ -19,7 +19,6 @@ import argparse
 import logging
 import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -31,12 +30,10 @@ from fairseq.data import FileAudioDataset
 from fairseq.tasks import setup_task
 from omegaconf import OmegaConf
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _smoke import parse_args  # noqa: E402
-from xlsr_plugin.synthetic.sentences import make_sentences  # noqa: E402
-from xlsr_plugin.synthetic.speech import speaker_voices, synthesize  # noqa: E402
-from xlsr_plugin.tasks.xlsr_pretraining import XlsrPretrainingConfig  # noqa: E402
+from _smoke import parse_args
+from xlsr_plugin.synthetic.sentences import make_sentences
+from xlsr_plugin.synthetic.speech import speaker_voices, synthesize
+from xlsr_plugin.tasks.xlsr_pretraining import XlsrPretrainingConfig
 
 logging.disable(logging.WARNING)
 FORMATS = {"flac": {"format": "FLAC"}, "opus": {"format": "OGG", "subtype": "OPUS"}}

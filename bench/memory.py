@@ -21,11 +21,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent
-sys.path.insert(0, str(BENCH))
+from _smoke import parse_args
+from sampler import corpus
 
-from _smoke import parse_args  # noqa: E402
-from sampler import corpus  # noqa: E402
+BENCH = Path(__file__).resolve().parent
 
 
 def measure(data, langs, args, pyarrow: bool) -> dict:

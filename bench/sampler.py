@@ -30,12 +30,11 @@ import tempfile
 import time
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent
-sys.path.insert(0, str(BENCH))
+from _corpus import write_corpus
+from _smoke import parse_args
+from _stock import alpha_weights, pooled_part_weights, weights_string
 
-from _corpus import write_corpus  # noqa: E402
-from _smoke import parse_args  # noqa: E402
-from _stock import alpha_weights, pooled_part_weights, weights_string  # noqa: E402
+BENCH = Path(__file__).resolve().parent
 
 PLAN_TARGET_S, MEMORY_TARGET_MIB = 10.0, 4096.0
 HEADER = "\n  utterances path    load s  epoch1 s  epoch2 s  total s  peak MiB   batches"

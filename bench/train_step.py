@@ -38,13 +38,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from _stock import alpha_weights, multi_corpus_split, weights_string
+
 REPO = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
 CONFIG_DIR = REPO / "config" / "pretraining"
-sys.path.insert(0, str(REPO / "tests"))  # the tests' espeak-ng speech writer
-sys.path.insert(0, str(BENCH))
-
-from _stock import alpha_weights, multi_corpus_split, weights_string  # noqa: E402
 
 TARGET = 0.97
 STACKS = ("plugin", "stock")
@@ -84,7 +82,7 @@ def make_data(data: Path, langs, args) -> None:
         if args.audio == "tones":
             write_tones(data, lang, args.utterances, args.seconds, seed=i)
         else:
-            from _speech_data import write_language
+            from xlsr_plugin.synthetic.data_folders import write_language
 
             write_language(str(data), lang, {"train": args.utterances, "valid": 2}, seed=i)
 
@@ -103,6 +101,9 @@ def plugin_only_keys(config_name: str) -> list:
     from omegaconf import OmegaConf
 
     config = OmegaConf.load(CONFIG_DIR / f"{config_name}.yaml")
+    # Every config lists the task's options first (config/pretraining/task_options/).
+    config.task = OmegaConf.merge(OmegaConf.load(CONFIG_DIR / "task_options" / "xlsr_pretraining.yaml"),
+                                  config.task)
     stock = {"task": AudioPretrainingConfig, "model": Wav2Vec2Config, "criterion": Wav2VecCriterionConfig}
     return [f"~{group}.{key}" for group, schema in stock.items() for key in config.get(group, {})
             if key != "_name" and key not in {f.name for f in dataclasses.fields(schema)}]
@@ -254,9 +255,9 @@ def parse_args():
     parser.add_argument("--warmup", type=int, default=10, help="updates left out of the timing (k0)")
     parser.add_argument("--reps", type=int, default=3, help="runs per stack, interleaved")
     parser.add_argument("--utterances", type=int, default=12, help="training utterances per language")
-    parser.add_argument("--langs", default="es,fi,sw", help="languages (of tests/_speech_data.py for --audio speech)")
+    parser.add_argument("--langs", default="es,fi,sw", help="languages (of xlsr_plugin/synthetic/data_folders.py for --audio speech)")
     parser.add_argument("--audio", choices=("speech", "tones"), default="speech",
-                        help="espeak-ng speech (tests/_speech_data.py) or synthetic tones (no espeak-ng)")
+                        help="espeak-ng speech (xlsr_plugin/synthetic/data_folders.py) or synthetic tones (no espeak-ng)")
     parser.add_argument("--seconds", default=None, help="LO,HI: length range of --audio tones utterances")
     parser.add_argument("--size", choices=tuple(SIZES), default="tiny",
                         help="tiny: xlsr_tiny; base: xlsr_base (12 x 768, paper Base), crops as its config")

@@ -1,16 +1,13 @@
 """Line-by-line checks of a DATA/<lang>/ folder written by manifests/ (shared by its tests)."""
 import os
-import sys
 from collections import Counter
 from pathlib import Path
 
 import soundfile as sf
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:  # manifests/ is a top-level folder of the repository, not installed
-    sys.path.insert(0, str(REPO))
+from manifests._labels import letters
 
-from manifests._labels import letters  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 
 def read_tsv(path):

@@ -1,13 +1,10 @@
 """Shared fixtures: tiny multilingual DATA folders of synthetic speech, a tiny pretrained model."""
 import os
-import sys
 
 import pytest
+from _pretraining_runs import train_tiny
 
-sys.path.insert(0, os.path.dirname(__file__))
-
-from _pretraining_runs import train_tiny  # noqa: E402
-from _speech_data import write_language  # noqa: E402
+from xlsr_plugin.synthetic.data_folders import write_language
 
 # Skewed on purpose: es is the high-resource language, sw the low-resource one.
 PRETRAINING_LANGUAGES = {"es": 12, "fi": 6, "sw": 3}

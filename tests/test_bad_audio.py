@@ -10,7 +10,7 @@ from fairseq.tasks import setup_task
 from omegaconf import OmegaConf
 
 from _pretraining_runs import train_tiny
-from _speech_data import write_noise_language
+from xlsr_plugin.synthetic.data_folders import write_noise_language
 from xlsr_plugin.data.bad_audio import BadAudio, BadAudioError, BadAudioLog, replacement_candidates, row_of
 from xlsr_plugin.data.checked_audio import CheckedFileAudioDataset
 from xlsr_plugin.tasks.xlsr_pretraining import XlsrPretrainingConfig
@@ -123,7 +123,7 @@ def _copy_with_bad_files(pretraining_data, tmp_path):
 
 def test_training_run_with_workers_replaces_logs_and_counts(pretraining_data, tmp_path):
     data = _copy_with_bad_files(pretraining_data, tmp_path)
-    run = train_tiny(data, tmp_path / "run", 8, "dataset.num_workers=2", "+task.bad_audio_max_share=0.2")
+    run = train_tiny(data, tmp_path / "run", 8, "dataset.num_workers=2", "task.bad_audio_max_share=0.2")
     for name, line in (("es/audio/train_0003.wav", 5), ("fi/audio/train_0002.wav", 4)):
         warnings = [x for x in run.log.splitlines() if "bad audio" in x and name in x]
         assert len(warnings) == 1 and f"train.tsv, line {line})" in warnings[0]

@@ -2,6 +2,7 @@
 `fairseq-hydra-train --config-dir config/... --config-name NAME task.data=DATA` works as typed,
 without common.user_dir=."""
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -110,6 +111,20 @@ def test_readme_commands_with_relative_paths(pretraining_data, tmp_path):
     assert decode.returncode == 0, decode.stderr[-3000:]
     # 2 valid utterances of "a b | c |", 4 units each: a, b, the boundary between words, c.
     assert "/ 8 reference units, 2 utterances)" in decode.stdout
+
+
+def test_the_plugins_paths_when_hydra_changes_directory(pretraining_data, pretrained_checkpoint, tmp_path):
+    """With hydra.job.chdir=true the job runs in outputs/<date>/<time>/; the plugin still reads
+    model.w2v_path relative to the folder typed in (fairseq's own paths must then be absolute)."""
+    folder = users_folder(pretraining_data, tmp_path)
+    shutil.copy(pretrained_checkpoint, folder / "pretrained.pt")
+    proc = typed_in(folder, "fairseq-hydra-train", "--config-dir", "config/finetuning",
+                    "--config-name", "ctc_tiny", f"task.data={folder / 'DATA'}", "task.langs=[fi]",
+                    "task.labels=ltr", "checkpoint.best_checkpoint_metric=cer",
+                    "model.w2v_path=pretrained.pt", "optimization.max_update=3",
+                    "hydra.job.chdir=true", f"checkpoint.save_dir={folder / 'finetuned'}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert updates_of(folder / "finetuned" / "checkpoint_last.pt") == 3
 
 
 @pytest.mark.parametrize("lang, tried", [

@@ -14,7 +14,7 @@ from fairseq.logging import metrics
 from omegaconf import OmegaConf
 
 from _configs import composed
-from _criterion_runs import LANGS, build_model, criterion_outputs, summed, sync_in_process
+from xlsr_plugin.testing.criterion_runs import LANGS, build_model, criterion_outputs, summed, sync_in_process
 from xlsr_plugin.criterions._language_metrics import language_key
 from xlsr_plugin.criterions.xlsr import XlsrCriterion
 

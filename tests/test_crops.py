@@ -9,7 +9,7 @@ import torch
 from fairseq.tasks import setup_task
 from omegaconf import OmegaConf
 
-from _speech_data import write_noise_language
+from xlsr_plugin.synthetic.data_folders import write_noise_language
 from xlsr_plugin.tasks.xlsr_pretraining import XlsrPretrainingConfig
 
 

@@ -8,14 +8,12 @@ import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:  # examples/ is a top-level folder of the repository, not installed
-    sys.path.insert(0, ROOT)
+from examples.xlsr10_mini import results
+from examples.xlsr10_mini.settings import parse
+from examples.xlsr10_mini.pretrain import pretrain_job
+from examples.xlsr10_mini.stages import Job, Runner, StageFailed, config_fingerprint
 
-from examples.xlsr10_mini import results  # noqa: E402
-from examples.xlsr10_mini.settings import parse  # noqa: E402
-from examples.xlsr10_mini.pretrain import pretrain_job  # noqa: E402
-from examples.xlsr10_mini.stages import Job, Runner, StageFailed, config_fingerprint  # noqa: E402
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 SMALLEST = ["--clips-high", "3", "--clips-mid", "3", "--clips-low", "6", "--speakers-high", "3",
             "--speakers-mid", "3", "--speakers-low", "3",
@@ -217,5 +215,6 @@ def test_markers_fingerprint_the_configs_they_ran(tmp_path):
     # The demo's own runs record the files their config is composed of.
     job = pretrain_job(parse([]), "xlsr10", 1)
     assert sorted(job.params["config"]) == ["config/pretraining/mini/layer_norm.yaml",
+                                            "config/pretraining/task_options/xlsr_pretraining.yaml",
                                             "config/pretraining/xlsr_mini.yaml",
                                             "config/pretraining/xlsr_tiny.yaml", "xlsr_plugin"]

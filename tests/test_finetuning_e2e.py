@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 
 from _run_outputs import one_thread_env
-from _speech_data import WORDS, synthesize
+from xlsr_plugin.synthetic.data_folders import WORDS, synthesize
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 USER_DIR = os.path.join(ROOT, "xlsr_plugin")

@@ -8,7 +8,7 @@ from fairseq.data import FileAudioDataset
 from fairseq.tasks import setup_task
 from omegaconf import OmegaConf
 
-from _speech_data import write_noise_language
+from xlsr_plugin.synthetic.data_folders import write_noise_language
 from xlsr_plugin.data.language_sampling import (
     draw_epoch,
     draws_for,

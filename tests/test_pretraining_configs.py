@@ -59,6 +59,7 @@ def test_every_key_is_a_fairseq_field(name):
     fairseq_config, classes = _group_classes()
     cfg = _load(name)
     assert cfg.hydra.job.chdir is False  # paths stay relative to the folder typed in
+    assert list(cfg.pop("defaults")) == [{"task_options": "xlsr_pretraining"}, "_self_"]
     cfg.pop("hydra")
     assert set(cfg) <= _field_names(fairseq_config)
     for group, block in cfg.items():

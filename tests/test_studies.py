@@ -12,17 +12,15 @@ from collections import Counter
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:  # examples/ is a top-level folder of the repository, not installed
-    sys.path.insert(0, ROOT)
+from examples.xlsr10_mini import results
+from examples.xlsr10_mini.pretrain import pretrain_job, read_sampling_plan
+from examples.xlsr10_mini.settings import parse
+from examples.xlsr10_mini.studies import alpha, fewshot
+from examples.xlsr10_mini.studies.unseen import UnseenSettings
+from examples.xlsr10_mini.studies.alpha import AlphaSettings
+from examples.xlsr10_mini.studies.fewshot import FewshotSettings, read_subset
 
-from examples.xlsr10_mini import results  # noqa: E402
-from examples.xlsr10_mini.pretrain import pretrain_job, read_sampling_plan  # noqa: E402
-from examples.xlsr10_mini.settings import parse  # noqa: E402
-from examples.xlsr10_mini.studies import alpha, fewshot  # noqa: E402
-from examples.xlsr10_mini.studies.unseen import UnseenSettings  # noqa: E402
-from examples.xlsr10_mini.studies.alpha import AlphaSettings  # noqa: E402
-from examples.xlsr10_mini.studies.fewshot import FewshotSettings, read_subset  # noqa: E402
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # tests/test_demo.py's SMALLEST, with two training voices per low-resource language so that a
 # few-shot subset has speakers to balance.

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from fairseq.criterions.wav2vec_criterion import Wav2vecCriterion
 from fairseq.logging import metrics
 
-from _criterion_runs import LANGS, batch, build_model, criterion_outputs, summed
+from xlsr_plugin.testing.criterion_runs import LANGS, batch, build_model, criterion_outputs, summed
 from xlsr_plugin.criterions._language_metrics import (
     COLLISIONS,
     CORRECT,

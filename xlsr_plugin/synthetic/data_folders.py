@@ -1,4 +1,5 @@
-"""Tiny DATA folders (layout of the README) of espeak-ng speech, for the pretraining tests."""
+"""Tiny DATA folders (the documented layout: DATA/<lang>/<split>.tsv, audio/) of espeak-ng speech or noise,
+written directly (no manifest script): the pretraining and fine-tuning data of tests and benchmarks."""
 import os
 
 import numpy as np

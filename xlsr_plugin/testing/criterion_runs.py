@@ -1,4 +1,5 @@
-"""Real logging outputs of the xlsr criterion on a tiny model, for the criterion tests."""
+"""Real logging outputs of the xlsr criterion on a tiny model, and fairseq's own sync of them
+across workers: for the criterion tests and bench/criterion_sync.py."""
 import argparse
 import os
 from types import SimpleNamespace
