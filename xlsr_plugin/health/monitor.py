@@ -1,0 +1,53 @@
+"""The state of the health checks over a run: the records seen so far, what fires now, and
+which findings were already reported (each is warned about once)."""
+from typing import Dict, List
+
+from xlsr_plugin.health.detectors import TRAIN_DETECTORS, VALID_DETECTORS
+from xlsr_plugin.health.records import Finding, Record, RunSettings, Thresholds
+
+# The keys the detectors read; a record keeps only these (and accuracy_<lang>).
+READ_KEYS = {"loss", "loss_0", "accuracy", "gnorm", "lr", "loss_scale", "min_loss_scale",
+             "code_perplexity", "prob_perplexity", "uer", "hyp_len"}
+
+
+def kept_values(values: Dict[str, object]) -> Dict[str, float]:
+    return {k: float(v) for k, v in values.items()
+            if (k in READ_KEYS or k.startswith("accuracy_")) and isinstance(v, (int, float))}
+
+
+class HealthMonitor:
+    """Feed it the records of a run in order; each add_* returns the findings that fire for
+    the first time (to warn about), `firing` holds what fires now (health_<key> = 1)."""
+
+    def __init__(self, thresholds: Thresholds = None, run: RunSettings = None):
+        self.thresholds = thresholds or Thresholds()
+        self.run = run or RunSettings()
+        self.train: List[Record] = []
+        self.valid: List[Record] = []
+        self.firing: Dict[str, Finding] = {}
+        self.first: Dict[str, Finding] = {}
+
+    def add_train(self, record: Record) -> List[Finding]:
+        self.train.append(Record(record.update, kept_values(record.values), record.subset))
+        found = [f for detect in TRAIN_DETECTORS for f in detect(self.train, self.run, self.thresholds)]
+        return self._update("train", found)
+
+    def add_valid(self, record: Record) -> List[Finding]:
+        self.valid.append(Record(record.update, kept_values(record.values), record.subset))
+        found = [f for detect in VALID_DETECTORS for f in detect(self.valid, self.run, self.thresholds)]
+        return self._update("valid", found)
+
+    def _update(self, phase: str, found: List[Finding]) -> List[Finding]:
+        """What fires now replaces what fired at the phase's previous check."""
+        detectors = {"train": ("chance", "collapse", "divergence"), "valid": ("blank",)}[phase]
+        self.firing = {k: f for k, f in self.firing.items() if f.detector not in detectors}
+        self.firing.update((f.key, f) for f in found)
+        new = [f for f in found if f.key not in self.first]
+        self.first.update((f.key, f) for f in new)
+        return new
+
+    def divergence_reference(self) -> float:
+        """The loss a single step must stay under: divergence_factor x the last logged loss
+        (infinite before the first record)."""
+        losses = [r.get("loss") for r in self.train[-1:] if r.get("loss") is not None]
+        return self.thresholds.divergence_factor * losses[0] if losses else float("inf")
