@@ -19,6 +19,7 @@ LAYER_NORM_RECIPE = (
 )
 # How many earlier records the explosion of the loss or gradient norm is measured against.
 BASELINE_RECORDS = 20
+PERPLEXITIES = ("code_perplexity", "prob_perplexity")
 
 
 def warmup_end(train: Sequence[Record]) -> Optional[int]:
@@ -114,7 +115,7 @@ def detect_collapse(train: Sequence[Record], run: RunSettings, th: Thresholds) -
     collapse_share x the codebook size, or below collapse_fall x its own peak so far."""
     if not th.collapse or len(train) < th.patience:
         return []
-    for key in ("code_perplexity", "prob_perplexity"):
+    for key in PERPLEXITIES:
         values = [r.get(key) for r in train if finite(r.get(key))]
         if len(values) < th.patience:
             continue

@@ -38,8 +38,9 @@ def verdict(name: str, monitor: HealthMonitor) -> Verdict:
     reason = NOT_JUDGED[name](monitor)
     if reason:
         return Verdict(name, "not judged", reason)
-    records = monitor.valid if name == "blank" else monitor.train
-    return Verdict(name, "ok", f"{len(records)} logged lines judged, up to update {records[-1].update}")
+    if name == "blank":
+        return Verdict(name, "ok", f"{len(monitor.valid)} validations judged, up to update {monitor.valid[-1].update}")
+    return Verdict(name, "ok", f"{monitor.train_lines} logged lines judged, up to update {monitor.train[-1].update}")
 
 
 def _has(records, *keys) -> bool:
@@ -48,7 +49,7 @@ def _has(records, *keys) -> bool:
 
 def _chance_not_judged(monitor: HealthMonitor) -> Optional[str]:
     train, th = monitor.train, monitor.thresholds
-    if not _has(train, "accuracy"):
+    if "accuracy" not in monitor.train_keys:
         return "no contrastive accuracy logged (not a wav2vec 2.0 pretraining)"
     end = warmup_end(train)
     if end is None:
@@ -61,13 +62,13 @@ def _chance_not_judged(monitor: HealthMonitor) -> Optional[str]:
 
 
 def _collapse_not_judged(monitor: HealthMonitor) -> Optional[str]:
-    if not _has(monitor.train, "code_perplexity", "prob_perplexity"):
+    if not monitor.train_keys & {"code_perplexity", "prob_perplexity"}:
         return "no code_perplexity or prob_perplexity logged (criterion.log_keys)"
     return None
 
 
 def _divergence_not_judged(monitor: HealthMonitor) -> Optional[str]:
-    return None if _has(monitor.train, "loss", "gnorm") else "no training loss or gnorm logged"
+    return None if monitor.train_keys & {"loss", "gnorm"} else "no training loss or gnorm logged"
 
 
 def _blank_not_judged(monitor: HealthMonitor) -> Optional[str]:
