@@ -12,6 +12,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from _pretraining_runs import ROOT, train_tiny
 from _run_outputs import one_thread_env
 from test_finetuning_e2e import finetune, write_finetuning_data
+from xlsr_plugin.health.__main__ import main
 
 WARNING = re.compile(r"\]\[xlsr_plugin\.health\]\[WARNING\] - health: (.*) \(health_(\w+)=1\) at update (\d+)")
 
@@ -22,9 +23,16 @@ def warnings(log):
 
 
 def health_cli(*args):
+    """The command in a fresh process."""
     proc = subprocess.run([sys.executable, "-m", "xlsr_plugin.health", *map(str, args)], capture_output=True,
                           text=True, env=one_thread_env(PYTHONPATH=ROOT), cwd=ROOT)
     return proc.returncode, proc.stdout + proc.stderr
+
+
+def health_main(capsys, *args):
+    """The command's main in this process (its start-up, importing fairseq, costs ~4 s)."""
+    code = main([str(arg) for arg in args])
+    return code, capsys.readouterr().out
 
 
 def first_lr(log):
@@ -73,7 +81,7 @@ def test_flag_in_tensorboard_and_same_verdict_from_the_log_and_the_folder(stuck,
     assert code == 1 and f"(health_chance=1) at update {update}:" in out
 
 
-def test_learning_rate_that_gives_an_infinite_loss_is_named_before_fairseq_stops(pretraining_data, tmp_path):
+def test_learning_rate_that_gives_an_infinite_loss_is_named_before_fairseq_stops(pretraining_data, tmp_path, capsys):
     run = train_tiny(pretraining_data, tmp_path / "run", 4, "optimization.lr=[100.0]",
                      "lr_scheduler.warmup_updates=0", check=False)
     assert run.returncode != 0 and "FloatingPointError: gradients are Nan/Inf" in run.log
@@ -81,7 +89,7 @@ def test_learning_rate_that_gives_an_infinite_loss_is_named_before_fairseq_stops
     assert "update 2: loss is inf. Likely causes" in run.log
     lr = first_lr(run.log)
     assert f"- the learning rate is too high (peak logged lr {lr}): lower optimization.lr" in run.log
-    code, out = health_cli(saved_log(run, tmp_path))
+    code, out = health_main(capsys, saved_log(run, tmp_path))
     assert code == 1 and "divergence: FIRED" in out and "gnorm is nan" in out  # fairseq's error line
 
 
@@ -112,24 +120,28 @@ def test_fine_tuning_too_fast_to_leave_blank_warns_after_the_frozen_phase(
     """lr 0.05 for 6 updates, the Transformer frozen for 2, validation every 2 updates."""
     _, log = finetune(finetuning_data, pretrained_checkpoint, str(tmp_path), "optimization.lr=[0.05]",
                       "optimization.max_update=6", "dataset.validate_interval=1000",
-                      "dataset.validate_interval_updates=2", "checkpoint.save_interval=1000")
+                      "dataset.validate_interval_updates=2", "checkpoint.save_interval=1000",
+                      f"common.tensorboard_logdir={tmp_path / 'tb'}")
     [(title, key, update)] = warnings(log)
     assert (title, key) == ("fine-tuning outputs only blanks", "blank") and update in (4, 6)
     valid = re.findall(r"\[(valid_\w+)\]\[INFO\] - .*\| hyp_len ([\d.]+) \|.*num_updates (\d+)(.*)", log)
     first = next(v for v in valid if int(v[2]) == update)
     assert float(first[1]) <= 20 and f"{first[0]}: the hypotheses hold {first[1]} symbols per 100" in log
     assert all(("health_blank 1" in rest) == (int(u) >= update) for _, _, u, rest in valid)
+    events = EventAccumulator(str(tmp_path / "tb" / first[0]))
+    events.Reload()
+    assert [p.step for p in events.Scalars("health_blank")] == [u for u in (4, 6) if u >= update]
     assert "(model.freeze_finetune_updates=2): raise optimization.max_update" in log
     assert "optimization.lr" in log and "#fine-tuning-outputs-only-blanks" in log
 
 
-def test_healthy_layer_norm_run_warns_about_nothing(pretraining_data, tmp_path):
+def test_healthy_layer_norm_run_warns_about_nothing(pretraining_data, tmp_path, capsys):
     """xlsr_mini (the layer-norm recipe) leaves chance: accuracy ~0.13 at updates 40-50, over
     twice 1/21; chance is judged from update 40 (twice its 20-update warm-up)."""
     run = train_tiny(pretraining_data, tmp_path / "run", 50, "lr_scheduler.warmup_updates=20",
                      "common.log_interval=5", config="xlsr_mini")
     assert warnings(run.log) == [] and "health_" not in run.log.split("fairseq_cli.train][INFO] - XlsrModel")[-1]
-    code, out = health_cli(saved_log(run, tmp_path))
+    code, out = health_main(capsys, saved_log(run, tmp_path))
     assert code == 0
     for detector in ("chance", "collapse", "divergence"):
         assert f"{detector}: ok: 10 logged lines judged, up to update 50" in out

@@ -74,16 +74,19 @@ def warn(findings) -> None:
 
 
 class HealthHooksMixin:
-    """For a task whose cfg is a HealthConfig. Costs, per update, a dictionary look-up; per
-    logged line, the detectors over the records so far."""
+    """For a task whose cfg is a HealthConfig; put it first among the bases. Costs, per update,
+    a few look-ups; per log line, the detectors over a bounded history (health/monitor.py)."""
 
     _health = None
     _health_update = 0
+    _health_interval = 100
+    _health_subset = ""
 
     @property
     def health(self) -> HealthMonitor:
         if self._health is None:
             self._health = HealthMonitor(thresholds_of(self.cfg))
+            self._health_interval = log_interval_of(self.cfg)  # read once: resolving costs
         return self._health
 
     def build_model(self, model_cfg, from_checkpoint=False):
@@ -106,7 +109,7 @@ class HealthHooksMixin:
     def _check_step_loss(self, loss, sample_size) -> None:
         """A non-finite or exploding loss is reported at once: fairseq stops on the gradients
         it gives before logging it."""
-        if not isinstance(loss, float) or not sample_size:
+        if not isinstance(loss, float) or not sample_size or not self.health.thresholds.divergence:
             return
         bits = loss / float(sample_size) / math.log(2)
         if not math.isfinite(bits) or bits > self.health.divergence_reference():
@@ -117,8 +120,8 @@ class HealthHooksMixin:
         inner = metrics.get_meters("train_inner")
         if inner is None or not any(agg is inner for agg in metrics.get_active_aggregators()):
             return  # validation, or outside fairseq's training loop
-        update = self._health_update
-        if update and update % log_interval_of(self.cfg) == 0:
+        update, th = self._health_update, self.health.thresholds
+        if update and update % self._health_interval == 0 and (th.chance or th.collapse or th.divergence):
             warn(self.health.add_train(Record(update, metrics.get_smoothed_values("train_inner"))))
         for key, finding in self.health.firing.items():
             if finding.detector != "blank":
@@ -126,7 +129,6 @@ class HealthHooksMixin:
 
     def post_validate(self, model, stats, agg):
         """fairseq calls it with each validation subset's stats before printing them."""
-        subset = getattr(self, "_health_subset", "")
-        warn(self.health.add_valid(Record(int(stats.get("num_updates", 0)), stats, subset)))
+        warn(self.health.add_valid(Record(int(stats.get("num_updates", 0)), stats, self._health_subset)))
         if "blank" in self.health.firing:
             stats["health_blank"] = 1
