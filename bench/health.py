@@ -4,8 +4,8 @@ update, against the same update without them, in one process.
 Per update, fairseq's Trainer reduces the logging outputs through task.reduce_metrics inside a
 fresh aggregator whose smoothed values it reads, and train.py reads and resets the train_inner
 meters every common.log_interval updates. Both paths run that sequence on the same real
-logging outputs of the xlsr criterion (a tiny model, 3 languages), one update each in turn so
-that other load slows both alike:
+logging outputs of the xlsr criterion (a tiny model, 3 languages), in turn so that other
+load slows both alike (blocks of 5 log intervals, in turn):
   * without: a task whose reduce_metrics is the criterion's (what the tasks do without hooks);
   * with: the same task under HealthHooksMixin: the step-loss check of train_step, and in
     reduce_metrics the detectors over every train_inner line so far at each log interval and
@@ -106,11 +106,13 @@ def main() -> None:
     tasks = {"without": WithoutHooks(cfg, criterion, step), "with": WithHooks(cfg, criterion, step)}
     tasks["with"].health.run.negatives = model.cfg.num_negatives
     seconds = {name: [] for name in tasks}
+    block = 5 * args.log_interval  # each block ends on a log line: train_inner starts empty
     with metrics.aggregate("train"):
-        for update in range(1, args.updates + 1):
-            order = list(tasks) if update % 2 else list(tasks)[::-1]  # neither always first
+        for first in range(1, args.updates + 1, block):
+            order = list(tasks) if (first // block) % 2 else list(tasks)[::-1]  # neither always first
             for name in order:
-                seconds[name].append(one_update(tasks[name], update, outputs, args.log_interval, args.warmup))
+                seconds[name] += [one_update(tasks[name], update, outputs, args.log_interval, args.warmup)
+                                  for update in range(first, first + block)]
     report(args, seconds, tasks["with"], forward_backward_seconds(model, criterion))
 
 
@@ -125,14 +127,14 @@ def report(args, seconds, hooked, update_seconds) -> None:
     without, with_hooks = (1e6 * statistics.median(seconds[k]) for k in ("without", "with"))
     means = {k: 1e6 * statistics.mean(v) for k, v in seconds.items()}
     fired = ", ".join(sorted(hooked.health.first)) or "none"
-    print(f"{args.updates} updates, log_interval {args.log_interval}, {len(hooked.health.train)} "
+    print(f"{args.updates} updates, log_interval {args.log_interval}, {hooked.health.train_lines} "
           f"train_inner lines judged; fired: {fired}")
     print(f"  logging path per update, median: without hooks {without:8.1f} us, with {with_hooks:8.1f} us, "
           f"with/without {with_hooks / without:5.3f}")
     print(f"  mean (log-interval updates included): without {means['without']:8.1f} us, with "
           f"{means['with']:8.1f} us, with/without {means['with'] / means['without']:5.3f}")
     added = max(means["with"] - means["without"], 0.0)
-    print(f"  detectors on one more line after {len(hooked.health.train)}: "
+    print(f"  detectors on one more line after {hooked.health.train_lines}: "
           f"{1e6 * detectors_seconds(hooked.health):.1f} us (once per log_interval updates)")
     print(f"  added per update (mean difference, floored at 0): {added:.1f} us = "
           f"{added / (1e6 * update_seconds):.2e} of one forward+backward of this tiny model "

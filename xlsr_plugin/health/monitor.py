@@ -10,9 +10,12 @@ READ_KEYS = {"loss", "loss_0", "accuracy", "gnorm", "lr", "loss_scale", "min_los
              "code_perplexity", "prob_perplexity", "uer", "hyp_len"}
 
 
+def is_read(key: str) -> bool:
+    return key in READ_KEYS or key.startswith("accuracy_")
+
+
 def kept_values(values: Dict[str, object]) -> Dict[str, float]:
-    return {k: float(v) for k, v in values.items()
-            if (k in READ_KEYS or k.startswith("accuracy_")) and isinstance(v, (int, float))}
+    return {k: float(v) for k, v in values.items() if is_read(k) and isinstance(v, (int, float))}
 
 
 def compacted(train: List[Record], keep_last: int) -> List[Record]:

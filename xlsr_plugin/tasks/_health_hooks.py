@@ -11,7 +11,7 @@ from fairseq.logging import metrics
 from omegaconf import II
 from omegaconf.errors import OmegaConfBaseException
 
-from xlsr_plugin.health.monitor import HealthMonitor
+from xlsr_plugin.health.monitor import HealthMonitor, is_read
 from xlsr_plugin.health.records import Record, Thresholds, run_settings
 
 logger = logging.getLogger("xlsr_plugin.health")
@@ -122,7 +122,9 @@ class HealthHooksMixin:
             return  # validation, or outside fairseq's training loop
         update, th = self._health_update, self.health.thresholds
         if update and update % self._health_interval == 0 and (th.chance or th.collapse or th.divergence):
-            warn(self.health.add_train(Record(update, metrics.get_smoothed_values("train_inner"))))
+            # Only the values the detectors read: train.py derives the rest for the log line.
+            values = {k: inner.get_smoothed_value(k) for k in list(inner.keys()) if is_read(k)}
+            warn(self.health.add_train(Record(update, values)))
         for key, finding in self.health.firing.items():
             if finding.detector != "blank":
                 metrics.log_scalar(f"health_{key}", 1, weight=0, priority=9000)
