@@ -144,3 +144,12 @@ def test_not_a_log(tmp_path):
     path.write_text("nothing here\n")
     with pytest.raises(LogError, match="notes.txt: no fairseq train_inner"):
         read_run(str(path))
+
+
+def test_cli_exit_status_2_names_what_it_could_not_read(tmp_path, capsys):
+    from xlsr_plugin.health.__main__ import main
+
+    assert main([str(tmp_path / "missing.log")]) == 2
+    assert f"error: {tmp_path / 'missing.log'}: no such file or folder" in capsys.readouterr().err
+    assert main([str(tmp_path)]) == 2  # a folder without TensorBoard event files
+    assert "no TensorBoard event files under" in capsys.readouterr().err

@@ -67,7 +67,7 @@ def test_base_recipe_at_chance_warns_once_naming_the_layer_norm_recipe(stuck):
     assert re.search(r"\[train\]\[INFO\] - epoch \d+ \|.* health_chance 1", run.log)  # epoch summary
 
 
-def test_flag_in_tensorboard_and_same_verdict_from_the_log_and_the_folder(stuck, tmp_path):
+def test_flag_in_tensorboard_and_same_verdict_from_the_log_and_the_folder(stuck, tmp_path, capsys):
     run, tb = stuck
     [(_, _, update)] = warnings(run.log)
     events = EventAccumulator(str(tb / "train_inner"))
@@ -77,7 +77,7 @@ def test_flag_in_tensorboard_and_same_verdict_from_the_log_and_the_folder(stuck,
     assert code == 1 and "chance: FIRED: still firing at the end (health_chance)" in out
     assert f"(health_chance=1) at update {update}:" in out and "collapse: ok" in out
     # TensorBoard holds no configuration: K and the codebook size are given
-    code, out = health_cli(tb, "--negatives", 20, "--codebook", 64)
+    code, out = health_main(capsys, tb, "--negatives", 20, "--codebook", 64)
     assert code == 1 and f"(health_chance=1) at update {update}:" in out
 
 

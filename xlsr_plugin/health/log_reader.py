@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
+from xlsr_plugin.analysis.tensorboard_curves import read_scalars
 from xlsr_plugin.health.records import Record
 
 LINE = re.compile(r"\]\[(?P<tag>[\w.]+)\]\[[A-Z]+\] - (?P<msg>.*)$"  # fairseq-hydra-train
@@ -102,19 +103,15 @@ def _read_line(line: str, log: RunLog) -> None:
 
 def read_tensorboard(folder: str) -> RunLog:
     """train_inner/ and valid*/ event folders (fairseq writes one per tag), steps = updates."""
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
     log = RunLog()
-    for tag in sorted(os.listdir(folder)):
+    for tag, curves in read_scalars(folder).items():
         phase = "train" if tag == "train_inner" else "valid" if tag.startswith("valid") else None
-        if phase is None or not os.path.isdir(os.path.join(folder, tag)):
+        if phase is None:
             continue
-        events = EventAccumulator(os.path.join(folder, tag), size_guidance={"scalars": 0})
-        events.Reload()
         steps: Dict[int, Dict[str, float]] = {}
-        for key in events.Tags()["scalars"]:
-            for point in events.Scalars(key):
-                steps.setdefault(point.step, {})[key] = point.value
+        for key, points in curves.items():
+            for step, value in points:
+                steps.setdefault(step, {})[key] = value
         log.events += [(phase, Record(step, values, "" if phase == "train" else tag))
                        for step, values in sorted(steps.items())]
     log.events.sort(key=lambda event: (event[1].update, event[0] == "valid"))
@@ -124,7 +121,10 @@ def read_tensorboard(folder: str) -> RunLog:
 def read_run(path: str) -> RunLog:
     if not os.path.exists(path):
         raise LogError(f"{path}: no such file or folder")
-    log = read_tensorboard(path) if os.path.isdir(path) else read_text_log(path)
+    try:
+        log = read_tensorboard(path) if os.path.isdir(path) else read_text_log(path)
+    except FileNotFoundError as error:  # a folder without event files
+        raise LogError(str(error)) from error
     if not log.events:
         raise LogError(f"{path}: no fairseq train_inner or validation lines (or TensorBoard "
                        "train_inner/, valid/ folders) found")
