@@ -19,7 +19,6 @@ from fairseq.tasks.audio_finetuning import (
     label_len_fn,
 )
 from omegaconf import II
-from omegaconf.errors import OmegaConfBaseException
 
 from xlsr_plugin.data.manifests import ManifestError, language_folder, manifest_path
 from xlsr_plugin.decoding.ctc import BeamSearchDecoder, ViterbiDecoder
@@ -29,6 +28,7 @@ from xlsr_plugin.scoring.valid_rates import (
     count_rate,
     log_rates,
 )
+from xlsr_plugin.tasks._checkpoints import CheckpointPolicyMixin, configured
 from xlsr_plugin.tasks._multilingual import MultilingualTaskMixin, check_supported_options
 from xlsr_plugin.tasks._seeded_steps import SeededStepsMixin
 from xlsr_plugin.tasks.xlsr_pretraining import XlsrPretrainingConfig
@@ -87,11 +87,7 @@ def some_symbols(symbols: List[str], shown: int = 8) -> str:
 def configured_metric(cfg) -> Optional[str]:
     """checkpoint.best_checkpoint_metric as the task config sees it; None for a task config
     built without the rest of the configuration (nothing to resolve it from)."""
-    try:
-        metric = cfg.best_checkpoint_metric
-    except (AttributeError, OmegaConfBaseException):
-        return None
-    return None if str(metric).startswith("${") else metric
+    return configured(cfg, "best_checkpoint_metric")
 
 
 def _manifest_row(tsv: str, index: int) -> str:
@@ -101,7 +97,8 @@ def _manifest_row(tsv: str, index: int) -> str:
 
 
 @register_task("xlsr_finetuning", dataclass=XlsrFinetuningConfig)
-class XlsrFinetuningTask(SeededStepsMixin, MultilingualTaskMixin, AudioFinetuningTask):
+class XlsrFinetuningTask(CheckpointPolicyMixin, SeededStepsMixin, MultilingualTaskMixin,
+                         AudioFinetuningTask):
     """DATA/<lang>/<split>.tsv with <split>.<labels> of every language as one dataset whose
     batches carry `sample["lang"]`; `<split>_<lang>` is one language alone. Use it with the
     stock `wav2vec_ctc` model and `ctc` criterion."""

@@ -3,7 +3,7 @@ language-balanced sampling (Conneau et al. 2020, section 3.2; corpora within a l
 Babu et al. 2021). A bad audio file is replaced, logged once and counted (`bad_audio`)."""
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import List
+from typing import List, Optional
 
 from fairseq.dataclass import ChoiceEnum
 from fairseq.logging import metrics
@@ -13,6 +13,7 @@ from omegaconf import II
 
 from xlsr_plugin.data.bad_audio import BadAudioLog
 from xlsr_plugin.data.multilingual_dataset import raw_audio
+from xlsr_plugin.tasks._checkpoints import CheckpointPolicyMixin
 from xlsr_plugin.tasks._multilingual import MultilingualTaskMixin, check_supported_options
 from xlsr_plugin.tasks._seeded_steps import SeededStepsMixin
 
@@ -50,10 +51,17 @@ class XlsrPretrainingConfig(AudioPretrainingConfig):
         default="hours", metadata={"help": "what n_l counts: hours of audio or utterances"}
     )
     train_subset: str = II("dataset.train_subset")
+    # Read, not set, here (no help text: fairseq adds no second command-line option): where
+    # fairseq saves and resumes, for the resume from the newest checkpoint that loads, and
+    # fairseq-generate's --path, checked against the loading policy before fairseq reads it.
+    save_dir: str = II("checkpoint.save_dir")
+    restore_file: str = II("checkpoint.restore_file")
+    eval_path: Optional[str] = II("common_eval.path")
 
 
 @register_task("xlsr_pretraining", dataclass=XlsrPretrainingConfig)
-class XlsrPretrainingTask(SeededStepsMixin, MultilingualTaskMixin, AudioPretrainingTask):
+class XlsrPretrainingTask(CheckpointPolicyMixin, SeededStepsMixin, MultilingualTaskMixin,
+                          AudioPretrainingTask):
     """Loads DATA/<lang>/<split>.tsv (DATA/<corpus>/<lang>/<split>.tsv of each of task.corpora)
     of every language as one dataset whose batches carry `sample["lang"]`; the training split is
     resampled by language every epoch."""
