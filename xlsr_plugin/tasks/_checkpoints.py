@@ -26,8 +26,12 @@ def existing_files(paths: Optional[str]) -> List[str]:
     return [p for p in (paths or "").split(os.pathsep) if os.path.isfile(p)]
 
 
+def distributed() -> bool:
+    return dist.is_available() and dist.is_initialized()
+
+
 def first_rank() -> bool:
-    return not dist.is_initialized() or dist.get_rank() == 0
+    return not distributed() or dist.get_rank() == 0
 
 
 class CheckpointPolicyMixin:
@@ -57,5 +61,5 @@ class CheckpointPolicyMixin:
                 prepare_resume(save_dir)
             for path in existing_files(getattr(model_cfg, "w2v_path", None)):
                 check_checkpoint(path)
-        if dist.is_initialized():
+        if distributed():  # the other ranks wait until checkpoint_last.pt is the one to load
             dist.barrier()

@@ -16,7 +16,7 @@ import shutil
 from dataclasses import dataclass
 from typing import List, Optional
 
-from xlsr_plugin.checkpoint_loading import UntrustedCheckpoint, load_checkpoint
+from xlsr_plugin.checkpoint_loading import TRUST_FAIRSEQ, UntrustedCheckpoint, load_checkpoint
 
 logger = logging.getLogger(__name__)
 
@@ -43,13 +43,14 @@ def read_saved(path: str) -> Saved:
     """How many updates the checkpoint holds, or why it does not load (a file the loading
     policy refuses is an error, not a broken file)."""
     try:
-        state = load_checkpoint(path, mmap=True)
+        state = load_checkpoint(path, opt_in=TRUST_FAIRSEQ, mmap=True)
         history = state["optimizer_history"]
         return Saved(path, int(history[-1]["num_updates"]) if history else 0)
     except UntrustedCheckpoint:
         raise
     except Exception as error:  # truncated, empty, not a zip, not a training checkpoint
-        return Saved(path, problem=f"{type(error).__name__}: {str(error).splitlines()[0][:200]}")
+        first_line = (str(error).splitlines() or ["(no message)"])[0][:200]
+        return Saved(path, problem=f"{type(error).__name__}: {first_line}")
 
 
 def saved_checkpoints(save_dir: str) -> List[Saved]:
