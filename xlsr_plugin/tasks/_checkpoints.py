@@ -40,9 +40,8 @@ class CheckpointPolicyMixin:
 
     @classmethod
     def setup_task(cls, cfg, **kwargs):
-        # fairseq-generate's --path, read by fairseq once the task is set up
-        allow_checkpoint_classes_in_this_process()
-        if not kwargs.get("from_checkpoint"):
+        allow_checkpoint_classes_in_this_process()  # for fairseq's own loads in this process
+        if not kwargs.get("from_checkpoint"):  # fairseq-generate's --path, which fairseq reads next
             for path in existing_files(configured(cfg, "eval_path")):
                 check_checkpoint(path)
         return super().setup_task(cfg, **kwargs)
