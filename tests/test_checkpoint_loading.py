@@ -147,10 +147,40 @@ def test_to_hf_exports_the_argparse_format_in_a_fresh_process(finetuning_data, t
 def test_the_opt_in_loads_a_trusted_file_with_another_class(pretrained_checkpoint, tmp_path):
     from fractions import Fraction
 
-    trusted = str(tmp_path / "trusted.pt")
-    torch.save(dict(real_state(pretrained_checkpoint), note=Fraction(1, 3)), trusted)
+    trusted = with_a_fraction(pretrained_checkpoint, tmp_path / "trusted.pt")
     rc, log = plugin_cli("to_stock", trusted, tmp_path)
     assert_refused(rc, log, tmp_path / "pwned", "it holds fractions.Fraction")
     rc, log = plugin_cli("to_stock", trusted, tmp_path, "--trust-checkpoint")
     assert rc == 0, log
     assert torch.load(str(tmp_path / "to_stock_out.pt"), weights_only=False)["note"] == Fraction(1, 3)
+
+
+def with_a_fraction(pretrained_checkpoint, path):
+    """A real checkpoint plus a harmless class outside the allow-list, as a user's own old file."""
+    from fractions import Fraction
+
+    torch.save(dict(real_state(pretrained_checkpoint), note=Fraction(1, 3)), path)
+    return str(path)
+
+
+def test_fairseqs_opt_in_is_torchs_environment_variable(pretrained_checkpoint, tmp_path, monkeypatch):
+    from fairseq import checkpoint_utils
+
+    from xlsr_plugin.checkpoint_loading import check_checkpoint, fairseq_loads
+
+    trusted = with_a_fraction(pretrained_checkpoint, tmp_path / "trusted.pt")
+    with pytest.raises(UntrustedCheckpoint, match=f"fractions.Fraction.*{FAIRSEQ_OPT_IN}"):
+        check_checkpoint(trusted)
+    monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+    check_checkpoint(trusted)  # what the tasks check before fairseq loads
+    with fairseq_loads():
+        assert str(checkpoint_utils.load_checkpoint_to_cpu(trusted)["note"]) == "1/3"
+
+
+def test_the_unit_analysis_opt_in(pretrained_checkpoint, pretraining_data, tmp_path):
+    from xlsr_plugin.analysis.unit_counting import load_quantizer_model
+
+    trusted = with_a_fraction(pretrained_checkpoint, tmp_path / "trusted.pt")
+    with pytest.raises(UntrustedCheckpoint, match="fractions.Fraction.*--trust-checkpoint"):
+        load_quantizer_model(trusted, pretraining_data)
+    assert load_quantizer_model(trusted, pretraining_data, trust=True).num_codewords == 32 * 32
