@@ -62,11 +62,14 @@ def test_a_newer_interval_checkpoint_wins_over_last(tmp_path, caplog):
 def test_last_on_a_tie_and_first_launch_change_nothing(tmp_path):
     assert prepare_resume(str(tmp_path / "absent")) is None
     assert prepare_resume(str(tmp_path)) is None
+    torch.save({"model": {}}, os.path.join(tmp_path, "checkpoint_released.pt"))  # no training state
+    assert prepare_resume(str(tmp_path)) is None
     save(tmp_path, "checkpoint_best.pt", 4)
     last = save(tmp_path, "checkpoint_last.pt", 4)
     before = os.stat(last).st_mtime_ns
     assert prepare_resume(str(tmp_path)).path == last
     assert os.stat(last).st_mtime_ns == before
+    assert "checkpoint_released.pt" in os.listdir(tmp_path)
 
 
 def test_nothing_loads_stops_naming_the_files(tmp_path):

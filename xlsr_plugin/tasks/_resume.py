@@ -39,23 +39,25 @@ class Saved:
         return os.path.basename(self.path)
 
 
-def read_saved(path: str) -> Saved:
-    """How many updates the checkpoint holds, or why it does not load (a file the loading
-    policy refuses is an error, not a broken file)."""
+def read_saved(path: str) -> Optional[Saved]:
+    """How many updates the checkpoint holds, or why it does not load; None for a file that
+    loads but is no training checkpoint (left alone). A file the loading policy refuses is an
+    error, not a broken file."""
     try:
         state = load_checkpoint(path, opt_in=TRUST_FAIRSEQ, mmap=True)
-        history = state["optimizer_history"]
-        return Saved(path, int(history[-1]["num_updates"]) if history else 0)
     except UntrustedCheckpoint:
         raise
-    except Exception as error:  # truncated, empty, not a zip, not a training checkpoint
+    except Exception as error:  # truncated, empty, not a zip
         first_line = (str(error).splitlines() or ["(no message)"])[0][:200]
         return Saved(path, problem=f"{type(error).__name__}: {first_line}")
+    history = state.get("optimizer_history") if isinstance(state, dict) else None
+    return Saved(path, int(history[-1].get("num_updates", 0))) if history else None
 
 
 def saved_checkpoints(save_dir: str) -> List[Saved]:
     names = sorted(n for n in os.listdir(save_dir) if CHECKPOINT_NAME.fullmatch(n))
-    return [read_saved(os.path.join(save_dir, name)) for name in names]
+    saved = [read_saved(os.path.join(save_dir, name)) for name in names]
+    return [s for s in saved if s is not None]
 
 
 def set_aside(path: str) -> str:
