@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# A one-machine Slurm (Debian's slurm-wlm and munge) for the tests and for trying the launch path:
+#   scripts/slurm/local_cluster.sh install   # apt-get, as root (the Makefile's slurm-deps)
+#   scripts/slurm/local_cluster.sh start     # munged, slurmctld, slurmd; waits until the node is idle
+#   scripts/slurm/local_cluster.sh stop
+# One node, this machine's CPUs as its resources, one partition `local`. Settings that run
+# unprivileged in a container: proctrack/linuxproc, task/none (no cgroups), SlurmUser root.
+# It writes /etc/slurm/slurm.conf only where none exists or where this script wrote it.
+set -euo pipefail
+
+CONF=/etc/slurm/slurm.conf
+MARK="# written by scripts/slurm/local_cluster.sh"
+LOGS=/var/log/slurm
+
+fail() { echo "local_cluster.sh: $*" >&2; exit 1; }
+
+install_packages() {
+  [ "$(id -u)" = 0 ] || fail "installing needs root (Debian/Ubuntu: sudo apt-get install slurm-wlm munge)"
+  command -v apt-get >/dev/null || fail "no apt-get: install Slurm (slurmctld, slurmd) and munge by hand"
+  if command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v munged >/dev/null; then
+    return
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends slurm-wlm munge
+}
+
+write_conf() {
+  if [ -e "$CONF" ] && ! grep -qF "$MARK" "$CONF"; then
+    fail "$CONF exists and was not written by this script: use that cluster, or move it aside"
+  fi
+  local host cpus mem_mb
+  host=$(hostname -s)
+  cpus=$(nproc)
+  mem_mb=$(awk '/MemTotal/ {print int($2 / 1024 * 0.9)}' /proc/meminfo)
+  mkdir -p /etc/slurm /var/spool/slurmctld /var/spool/slurmd "$LOGS"
+  cat > "$CONF" <<CONF
+$MARK
+ClusterName=local
+SlurmctldHost=$host
+SlurmUser=root
+AuthType=auth/munge
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_CPU
+MpiDefault=none
+ReturnToService=2
+StateSaveLocation=/var/spool/slurmctld
+SlurmdSpoolDir=/var/spool/slurmd
+SlurmctldPidFile=/run/slurmctld.pid
+SlurmdPidFile=/run/slurmd.pid
+SlurmctldLogFile=$LOGS/slurmctld.log
+SlurmdLogFile=$LOGS/slurmd.log
+NodeName=$host CPUs=$cpus RealMemory=$mem_mb State=UNKNOWN
+PartitionName=local Nodes=$host Default=YES MaxTime=INFINITE State=UP
+CONF
+}
+
+start_munge() {
+  if munge -n </dev/null >/dev/null 2>&1; then return; fi
+  mkdir -p /run/munge && chown munge:munge /run/munge
+  runuser -u munge -- /usr/sbin/munged
+}
+
+wait_idle() {
+  for _ in $(seq 60); do
+    if sinfo --noheader --states=idle --format=%N 2>/dev/null | grep -q .; then return; fi
+    sleep 0.5
+  done
+  fail "the node did not come up idle in 30 s: see $LOGS/slurmctld.log and $LOGS/slurmd.log"
+}
+
+start_cluster() {
+  [ "$(id -u)" = 0 ] || fail "starting needs root (slurmd runs jobs as their users)"
+  command -v slurmctld >/dev/null || fail "Slurm is not installed: run $0 install"
+  write_conf
+  start_munge
+  pgrep -F /run/slurmctld.pid >/dev/null 2>&1 || slurmctld
+  pgrep -F /run/slurmd.pid >/dev/null 2>&1 || slurmd
+  wait_idle
+  sinfo
+}
+
+stop_pid() {  # stop_pid PIDFILE: the daemon this script started, by its own pid file
+  local pid
+  [ -e "$1" ] && pid=$(cat "$1") && kill "$pid" 2>/dev/null || return 0
+  for _ in $(seq 40); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.25; done
+}
+
+stop_cluster() {
+  stop_pid /run/slurmd.pid
+  stop_pid /run/slurmctld.pid
+  stop_pid /run/munge/munged.pid
+}
+
+case "${1:-}" in
+  install) install_packages ;;
+  start) start_cluster ;;
+  stop) stop_cluster ;;
+  *) fail "usage: $0 install|start|stop" ;;
+esac

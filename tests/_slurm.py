@@ -1,0 +1,56 @@
+"""The one-machine Slurm of scripts/slurm/local_cluster.sh, driven from the tests."""
+import os
+import re
+import subprocess
+import time
+
+from _pretraining_runs import ROOT
+
+CLUSTER = os.path.join(ROOT, "scripts", "slurm", "local_cluster.sh")
+
+
+def responds() -> bool:
+    """A Slurm controller answers on this machine."""
+    try:
+        return subprocess.run(["sinfo"], capture_output=True, timeout=20).returncode == 0
+    except (FileNotFoundError, subprocess.TimeoutExpired):
+        return False
+
+
+def cluster(command: str) -> subprocess.CompletedProcess:
+    return subprocess.run([CLUSTER, command], capture_output=True, text=True, timeout=120)
+
+
+def sbatch(*args: str, cwd, env) -> str:
+    """The job id of `sbatch --parsable ARGS`."""
+    out = subprocess.run(["sbatch", "--parsable", *args], capture_output=True, text=True, cwd=cwd,
+                         env=env, check=True).stdout
+    return out.strip().split(";")[0]
+
+
+def state(job: str) -> str:
+    """PENDING, RUNNING, COMPLETED, FAILED, ... (scontrol keeps a finished job for minutes)."""
+    out = subprocess.run(["scontrol", "show", "job", job], capture_output=True, text=True).stdout
+    return re.search(r"JobState=(\w+)", out).group(1)
+
+
+def wait_for(predicate, what: str, timeout: float = 600):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def wait_done(job: str) -> str:
+    return wait_for(lambda: state(job) not in ("PENDING", "RUNNING", "CONFIGURING", "COMPLETING",
+                                                "REQUEUED") and state(job), f"job {job} to end")
+
+
+def read(path: str) -> str:
+    if not os.path.exists(path):
+        return ""
+    with open(path, errors="replace") as f:
+        return f.read()
