@@ -4,14 +4,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-deps test demo study-unseen study-alpha study-fewshot bench clean
+.PHONY: install system-deps slurm-deps test demo study-unseen study-alpha study-fewshot bench clean
 
 install: system-deps $(STAMP)
 
 $(STAMP): setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,analysis,hf]'
+	$(PY) -m pip install --quiet -e '.[test,analysis,hf,slurm]'
 	touch $(STAMP)
 
 # espeak-ng synthesizes the test and demo speech and backs phonemizer.
@@ -23,6 +23,11 @@ system-deps:
 	    echo "espeak-ng is missing: install it (Debian/Ubuntu: sudo apt-get install espeak-ng)" >&2; exit 1; \
 	  fi; \
 	fi
+
+# A one-machine Slurm (slurm-wlm, munge) for tests/test_slurm.py, which start and stop it; CI
+# installs it, elsewhere those tests skip saying why.
+slurm-deps:
+	scripts/slurm/local_cluster.sh install
 
 # ruff first: a finding fails in seconds, before the minutes of pytest (rules in ruff.toml).
 test: install

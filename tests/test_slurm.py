@@ -57,6 +57,7 @@ def assert_two_ranks_all_reduced(log: str, ranks_log: str, updates: int):
 
 
 def test_submitit_launcher_trains_on_two_slurm_tasks(slurm, pretraining_data, tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="pip install -e '.[slurm]'")
     sweep = tmp_path / "sweep"
     command = [HYDRA_TRAIN, "-m", "--config-dir", os.path.join(ROOT, "config", "pretraining"),
                "--config-name", "xlsr_tiny", "hydra/launcher=submitit_slurm", "+run_config=slurm_cpu",

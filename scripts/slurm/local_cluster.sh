@@ -28,10 +28,10 @@ write_conf() {
   if [ -e "$CONF" ] && ! grep -qF "$MARK" "$CONF"; then
     fail "$CONF exists and was not written by this script: use that cluster, or move it aside"
   fi
-  local host cpus mem_mb
+  local host node
   host=$(hostname -s)
-  cpus=$(nproc)
-  mem_mb=$(awk '/MemTotal/ {print int($2 / 1024 * 0.9)}' /proc/meminfo)
+  # The CPUs and memory slurmd finds (nproc would follow OMP_NUM_THREADS).
+  node=$(slurmd -C | grep -o 'CPUs=[0-9]* .*RealMemory=[0-9]*')
   mkdir -p /etc/slurm /var/spool/slurmctld /var/spool/slurmd "$LOGS"
   cat > "$CONF" <<CONF
 $MARK
@@ -51,7 +51,7 @@ SlurmctldPidFile=/run/slurmctld.pid
 SlurmdPidFile=/run/slurmd.pid
 SlurmctldLogFile=$LOGS/slurmctld.log
 SlurmdLogFile=$LOGS/slurmd.log
-NodeName=$host CPUs=$cpus RealMemory=$mem_mb State=UNKNOWN
+NodeName=$host $node State=UNKNOWN
 PartitionName=local Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
 }
