@@ -28,9 +28,16 @@ def sbatch(*args: str, cwd, env) -> str:
     return out.strip().split(";")[0]
 
 
+# Reasons a job stays pending for good on this one-node cluster.
+NEVER_STARTS = ("PartitionConfig", "PartitionNodeLimit", "BadConstraints", "ReqNodeNotAvail")
+
+
 def state(job: str) -> str:
     """PENDING, RUNNING, COMPLETED, FAILED, ... (scontrol keeps a finished job for minutes)."""
     out = subprocess.run(["scontrol", "show", "job", job], capture_output=True, text=True).stdout
+    reason = re.search(r"Reason=(\w+)", out).group(1)
+    if reason in NEVER_STARTS:
+        raise AssertionError(f"job {job} cannot start ({reason}):\n{out}")
     return re.search(r"JobState=(\w+)", out).group(1)
 
 

@@ -70,7 +70,7 @@ def test_submitit_launcher_trains_on_two_slurm_tasks(slurm, pretraining_data, tm
     assert len(task_logs) == 4  # out and err of tasks 0 and 1
     assert_two_ranks_all_reduced("".join(task_logs[:2]), "".join(task_logs), updates=4)
     assert "xlsr_plugin.slurm" in "".join(task_logs[2:])  # task 1 given device 0 on this CPU node
-    checkpoint = f"{sweep}/checkpoints/checkpoint_last.pt"
+    checkpoint = f"{sweep}/0/checkpoints/checkpoint_last.pt"
     models, cfg, _ = checkpoint_utils.load_model_ensemble_and_task([checkpoint])
     assert isinstance(models[0], XlsrModel)
     assert cfg.distributed_training.distributed_world_size == 2
@@ -127,3 +127,21 @@ def test_preempted_job_requeues_itself_and_resumes(uninterrupted, pretraining_da
     assert all(loss == reference[int(update)] for loss, update in logged), (logged, reference)
     last = "checkpoints/checkpoint_last.pt"
     assert weight_differences(os.path.join(reference_dir, last), os.path.join(tmp_path, last)) == {}
+
+
+@pytest.mark.parametrize("config, run_config, gpus", [("xlsr_base", "slurm_base", 64),
+                                                      ("xlsr_53", "slurm_large", 128),
+                                                      ("xlsr_large", "slurm_large", 128)])
+def test_run_configs_give_the_configs_gpu_count(config, run_config, gpus):
+    """nodes x tasks per node = the world size fairseq checks against Slurm = the paper's GPUs."""
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="pip install -e '.[slurm]'")
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=os.path.join(ROOT, "config", "pretraining"), version_base=None):
+        cfg = compose(config, overrides=["hydra/launcher=submitit_slurm", f"+run_config={run_config}"],
+                      return_hydra_config=True)
+    launcher = cfg.hydra.launcher
+    assert launcher.nodes * launcher.tasks_per_node == cfg.distributed_training.distributed_world_size == gpus
+    assert launcher.gpus_per_node == launcher.tasks_per_node == 8  # one task per GPU
+    assert launcher.partition is None  # hydra.launcher.partition=P, or sbatch's own default
+    assert cfg.distributed_training.distributed_port > 0  # fairseq takes ranks from Slurm only then
