@@ -21,11 +21,20 @@ def cluster(command: str) -> subprocess.CompletedProcess:
     return subprocess.run([CLUSTER, command], capture_output=True, text=True, timeout=120)
 
 
+SUBMITTED = []  # jobs of these tests, cancelled at the end whatever became of them
+
+
 def sbatch(*args: str, cwd, env) -> str:
     """The job id of `sbatch --parsable ARGS`."""
     out = subprocess.run(["sbatch", "--parsable", *args], capture_output=True, text=True, cwd=cwd,
                          env=env, check=True).stdout
-    return out.strip().split(";")[0]
+    SUBMITTED.append(out.strip().split(";")[0])
+    return SUBMITTED[-1]
+
+
+def cancel_submitted():
+    if SUBMITTED:
+        subprocess.run(["scancel", *SUBMITTED], capture_output=True)
 
 
 # Reasons a job stays pending for good on this one-node cluster.

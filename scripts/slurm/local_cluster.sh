@@ -39,6 +39,8 @@ ClusterName=local
 SlurmctldHost=$host
 SlurmUser=root
 AuthType=auth/munge
+# A requeued job waits cred_expire seconds before it may start again (default 120).
+AuthInfo=cred_expire=15
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 SelectType=select/cons_tres
@@ -62,12 +64,14 @@ start_munge() {
   runuser -u munge -- /usr/sbin/munged
 }
 
-wait_idle() {
+wait_up() {
   for _ in $(seq 60); do
-    if sinfo --noheader --states=idle --format=%N 2>/dev/null | grep -q .; then return; fi
+    if sinfo --noheader --responding --states=idle,mixed,allocated --format=%N 2>/dev/null | grep -q .; then
+      return
+    fi
     sleep 0.5
   done
-  fail "the node did not come up idle in 30 s: see $LOGS/slurmctld.log and $LOGS/slurmd.log"
+  fail "the node did not come up in 30 s: see $LOGS/slurmctld.log and $LOGS/slurmd.log"
 }
 
 start_cluster() {
@@ -75,9 +79,10 @@ start_cluster() {
   command -v slurmctld >/dev/null || fail "Slurm is not installed: run $0 install"
   write_conf
   start_munge
-  pgrep -F /run/slurmctld.pid >/dev/null 2>&1 || slurmctld
+  # -c: no jobs carried over from an earlier start (a try-out cluster keeps none).
+  pgrep -F /run/slurmctld.pid >/dev/null 2>&1 || slurmctld -c
   pgrep -F /run/slurmd.pid >/dev/null 2>&1 || slurmd
-  wait_idle
+  wait_up
   sinfo
 }
 
@@ -87,7 +92,17 @@ stop_pid() {  # stop_pid PIDFILE: the daemon this script started, by its own pid
   for _ in $(seq 40); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.25; done
 }
 
+cancel_jobs() {  # a job still running when slurmd stops would be left without its step daemon
+  local jobs
+  jobs=$(squeue --noheader --format=%i 2>/dev/null) || return 0
+  [ -n "$jobs" ] || return 0
+  echo "local_cluster.sh: cancelling jobs" $jobs >&2
+  scancel $jobs
+  for _ in $(seq 60); do squeue --noheader 2>/dev/null | grep -q . || return 0; sleep 0.5; done
+}
+
 stop_cluster() {
+  cancel_jobs
   stop_pid /run/slurmd.pid
   stop_pid /run/slurmctld.pid
   stop_pid /run/munge/munged.pid
