@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # A one-machine Slurm (Debian's slurm-wlm and munge) for the tests and for trying the launch path:
 #   scripts/slurm/local_cluster.sh install   # apt-get, as root (the Makefile's slurm-deps)
-#   scripts/slurm/local_cluster.sh start     # munged, slurmctld, slurmd; waits until the node is idle
-#   scripts/slurm/local_cluster.sh stop
+#   scripts/slurm/local_cluster.sh start     # munged, slurmctld, slurmd; waits until the node is up
+#   scripts/slurm/local_cluster.sh stop      # cancels its jobs, stops the three daemons
 # One node, this machine's CPUs as its resources, one partition `local`. Settings that run
 # unprivileged in a container: proctrack/linuxproc, task/none (no cgroups), SlurmUser root.
 # It writes /etc/slurm/slurm.conf only where none exists or where this script wrote it.
@@ -15,11 +15,11 @@ LOGS=/var/log/slurm
 fail() { echo "local_cluster.sh: $*" >&2; exit 1; }
 
 install_packages() {
-  [ "$(id -u)" = 0 ] || fail "installing needs root (Debian/Ubuntu: sudo apt-get install slurm-wlm munge)"
-  command -v apt-get >/dev/null || fail "no apt-get: install Slurm (slurmctld, slurmd) and munge by hand"
   if command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v munged >/dev/null; then
     return
   fi
+  [ "$(id -u)" = 0 ] || fail "installing needs root (Debian/Ubuntu: sudo apt-get install slurm-wlm munge)"
+  command -v apt-get >/dev/null || fail "no apt-get: install Slurm (slurmctld, slurmd) and munge by hand"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends slurm-wlm munge
 }
