@@ -18,12 +18,12 @@ from xlsr_plugin.models.xlsr import XlsrModel
 HYDRA_TRAIN = os.path.join(os.path.dirname(sys.executable), "fairseq-hydra-train")
 CONFIGS = os.path.join(ROOT, "config", "pretraining")
 SBATCH_SCRIPT = os.path.join(ROOT, "scripts", "slurm", "xlsr.sbatch")
-UPDATES = 6
+UPDATES = 10  # 8 left after the first checkpoint, when the tests preempt: seconds to signal in
 LAST = os.path.join("checkpoints", "checkpoint_last.pt")
 
 
 def training(data) -> list:
-    """The overrides of every run here: 6 updates of 4 per epoch, a checkpoint every 2."""
+    """The overrides of every run here: UPDATES updates, 4 per epoch, a checkpoint every 2."""
     return [f"common.user_dir={USER_DIR}", f"task.data={data}", f"optimization.max_update={UPDATES}",
             "checkpoint.save_interval_updates=2", "checkpoint.keep_interval_updates=-1",
             "common.log_interval=1", "task.min_sample_size=4000", "dataset.max_tokens=80000",
@@ -74,7 +74,12 @@ def preempt(job: str, log, *scancel: str):
     again by itself (after the cluster's cred_expire, 15 s)."""
     wait_for(lambda: "Saved checkpoint" in log(), "a first checkpoint")
     subprocess.run(["scancel", *scancel, job], check=True)
-    wait_for(lambda: state(job) == "PENDING", f"job {job} to be requeued")
+
+    def requeued():
+        assert state(job) != "COMPLETED", f"job {job} ended before it was signalled"
+        return state(job) == "PENDING"
+
+    wait_for(requeued, f"job {job} to be requeued")
 
 
 def assert_two_ranks_all_reduced(log: str, ranks_log: str):
