@@ -6,7 +6,7 @@ from pathlib import Path
 
 import soundfile as sf
 
-from manifests._labels import letters
+from xlsr_plugin.preparation.labels import letters
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from _pretraining_runs import train_tiny
-from manifests._pipeline import Options
-from manifests.babel import prepare_babel
-from manifests.commonvoice import prepare_commonvoice
-from manifests.mls import prepare_mls
+from xlsr_plugin.preparation.pipeline import Options
+from xlsr_plugin.preparation.babel import prepare_babel
+from xlsr_plugin.preparation.commonvoice import prepare_commonvoice
+from xlsr_plugin.preparation.mls import prepare_mls
 from xlsr_plugin.data.language_sampling import sampling_probabilities
 from xlsr_plugin.synthetic import make_babel_pack, make_commonvoice_release, make_mls_release
 

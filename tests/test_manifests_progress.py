@@ -4,8 +4,8 @@ import io
 import numpy as np
 import soundfile as sf
 
-from manifests import _common
-from manifests._common import Job, run_jobs
+from xlsr_plugin.preparation import conversion
+from xlsr_plugin.preparation.conversion import Job, run_jobs
 
 
 class Terminal(io.StringIO):
@@ -24,7 +24,7 @@ def jobs(tmp_path, n=3):
 
 def test_progress_on_a_terminal(tmp_path, monkeypatch):
     terminal = Terminal()
-    monkeypatch.setattr(_common.sys, "stderr", terminal)
+    monkeypatch.setattr(conversion.sys, "stderr", terminal)
     results = run_jobs(jobs(tmp_path), workers=1, desc="fi: converting")
     assert [r[2] for r in results] == [None, None, None]
     shown = terminal.getvalue()
@@ -33,6 +33,6 @@ def test_progress_on_a_terminal(tmp_path, monkeypatch):
 
 def test_quiet_when_not_a_terminal(tmp_path, monkeypatch):
     log = io.StringIO()  # a log file or a pipe: no bar
-    monkeypatch.setattr(_common.sys, "stderr", log)
+    monkeypatch.setattr(conversion.sys, "stderr", log)
     assert len(run_jobs(jobs(tmp_path), workers=1)) == 3
     assert log.getvalue() == ""

@@ -13,8 +13,8 @@ from typing import Dict, Optional, Sequence
 
 from examples.xlsr10_mini.settings import Settings
 from examples.xlsr10_mini.stages import Job, Runner
-from manifests.fewshot import fewshot_name
-from manifests.languages import cv_locale
+from xlsr_plugin.preparation.fewshot import fewshot_name
+from xlsr_plugin.preparation.languages import cv_locale
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from manifests.languages import espeak_voice
+from xlsr_plugin.preparation.languages import espeak_voice
 
 # espeak-ng variants (files in espeak-ng-data/voices/!v) with their pitch and speed offsets, so
 # that "speakers" differ in timbre, pitch and rate.

@@ -27,8 +27,8 @@ from examples.xlsr10_mini import corpus, pretrain, results
 from examples.xlsr10_mini.finetune import FineTuning
 from examples.xlsr10_mini.settings import split
 from examples.xlsr10_mini.studies.common import Study, StudySettings, main, pretraining_accuracy
-from manifests._common import RATE
-from manifests.fewshot import fewshot_name
+from xlsr_plugin.preparation.conversion import RATE
+from xlsr_plugin.preparation.fewshot import fewshot_name
 
 TITLE = "Few-shot labels in miniature"
 

@@ -11,6 +11,7 @@ Opus stays Opus: bench/loader.py reads it at about 730x real time per worker CPU
 what a worker must deliver to an A100 at XLSR-53 Large's batch, at a fifth of FLAC's disk space.
 
     python manifests/mls.py --root MLS_DIR --langs polish,portuguese --dest DATA
+    python -m xlsr_plugin.preparation.mls ...   # the same tool: the script calls this main()
 """
 import argparse
 import logging
@@ -18,15 +19,12 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Set
 
-if __package__ in (None, ""):  # run as a file: make the repository root importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from manifests._common import Item, Report, SplitStats  # noqa: E402
-from manifests._pipeline import (Options, add_common_args, finish, options_from_args,  # noqa: E402
-                                 prepare_language, run_cli)
-from manifests._provenance import claim_languages  # noqa: E402
-from manifests.commonvoice import select  # noqa: E402
-from manifests.languages import MLS_LANGUAGES  # noqa: E402
+from xlsr_plugin.preparation.conversion import Item, Report, SplitStats
+from xlsr_plugin.preparation.pipeline import (Options, add_common_args, finish, options_from_args,
+                                              prepare_language, run_cli)
+from xlsr_plugin.preparation.provenance import claim_languages
+from xlsr_plugin.preparation.commonvoice import select
+from xlsr_plugin.preparation.languages import MLS_LANGUAGES
 
 logger = logging.getLogger(__name__)
 

@@ -30,6 +30,7 @@ there; the speaker noises ``<breath>``, ``<cough>``, ``<lipsmack>``, ``<laugh>``
 non-linguistic symbols out.
 
     python manifests/babel.py --root BABEL_PACK_DIR --lang ka --dest DATA
+    python -m xlsr_plugin.preparation.babel ...   # the same tool: the script calls this main()
 """
 import argparse
 import logging
@@ -41,14 +42,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Dict, List, Set, Tuple
 
-if __package__ in (None, ""):  # run as a file: make the repository root importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from manifests._common import Item, Report  # noqa: E402
-from manifests._labels import UNKNOWN_SPEECH  # noqa: E402
-from manifests._pipeline import (Options, add_common_args, finish, options_from_args,  # noqa: E402
-                                 prepare_language, run_cli)
-from manifests._provenance import claim_languages  # noqa: E402
+from xlsr_plugin.preparation.conversion import Item, Report
+from xlsr_plugin.preparation.labels import UNKNOWN_SPEECH
+from xlsr_plugin.preparation.pipeline import (Options, add_common_args, finish, options_from_args,
+                                              prepare_language, run_cli)
+from xlsr_plugin.preparation.provenance import claim_languages
 
 logger = logging.getLogger(__name__)
 

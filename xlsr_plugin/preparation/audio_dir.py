@@ -6,6 +6,7 @@ replacement for fairseq's ``examples/wav2vec/wav2vec_manifest.py``, converting w
 mono and drawing the held-out set from a sorted list, so a seed gives the same split everywhere.
 
     python manifests/audio_dir.py --root DIR --lang xx --dest DATA
+    python -m xlsr_plugin.preparation.audio_dir ...   # the same tool: the script calls this main()
 """
 import argparse
 import random
@@ -13,13 +14,10 @@ import sys
 from pathlib import Path
 from typing import List
 
-if __package__ in (None, ""):  # run as a file: make the repository root importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from manifests._common import Item, Report  # noqa: E402
-from manifests._pipeline import (Options, add_common_args, convert_splits,  # noqa: E402
-                                 options_from_args, run_cli, write_split)
-from manifests._provenance import claim_languages, remove_stale  # noqa: E402
+from xlsr_plugin.preparation.conversion import Item, Report
+from xlsr_plugin.preparation.pipeline import (Options, add_common_args, convert_splits,
+                                              options_from_args, run_cli, write_split)
+from xlsr_plugin.preparation.provenance import claim_languages, remove_stale
 
 EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".sph")
 

@@ -18,6 +18,7 @@ release, no train/dev/test tables), and two locale folders that would become one
 Early releases unpack as ``cv-corpus-1_<locale>/``: the locale is the part after ``_``.
 
     python manifests/commonvoice.py --root cv-corpus-5.1-2020-06-22 --langs fi,hu --dest DATA
+    python -m xlsr_plugin.preparation.commonvoice ...   # the same tool: the script calls this main()
 """
 import argparse
 import csv
@@ -28,15 +29,12 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
-if __package__ in (None, ""):  # run as a file: make the repository root importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from manifests._common import Item, Report  # noqa: E402
-from manifests._labels import normalize_words  # noqa: E402
-from manifests._pipeline import (Options, add_common_args, finish, options_from_args,  # noqa: E402
-                                 prepare_language, run_cli)
-from manifests._provenance import claim_languages  # noqa: E402
-from manifests.languages import lang_code  # noqa: E402
+from xlsr_plugin.preparation.conversion import Item, Report
+from xlsr_plugin.preparation.labels import normalize_words
+from xlsr_plugin.preparation.pipeline import (Options, add_common_args, finish, options_from_args,
+                                              prepare_language, run_cli)
+from xlsr_plugin.preparation.provenance import claim_languages
+from xlsr_plugin.preparation.languages import lang_code
 
 logger = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-from manifests._common import atomic_write_text
-from manifests.languages import espeak_voice_candidates
+from xlsr_plugin.preparation.conversion import atomic_write_text
+from xlsr_plugin.preparation.languages import espeak_voice_candidates
 
 logger = logging.getLogger(__name__)
 

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Set
 
-from manifests._common import (RATE, Item, Job, Report, atomic_write_text, progress,
-                               refuse_shorten, remove_partial, run_jobs, write_tsv)
-from manifests._labels import (UNKNOWN_SPEECH, espeak_voice, letters, normalize_words,
-                               phonemize, write_language_dicts, write_union_dicts)
-from manifests._provenance import remove_stale
-from manifests.fewshot import fewshot_name, fewshot_names, nested_subsets
+from xlsr_plugin.preparation.conversion import (RATE, Item, Job, Report, atomic_write_text,
+                                                progress, refuse_shorten, remove_partial, run_jobs,
+                                                write_tsv)
+from xlsr_plugin.preparation.labels import (UNKNOWN_SPEECH, espeak_voice, letters, normalize_words,
+                                            phonemize, write_language_dicts, write_union_dicts)
+from xlsr_plugin.preparation.provenance import remove_stale
+from xlsr_plugin.preparation.fewshot import fewshot_name, fewshot_names, nested_subsets
 
 logger = logging.getLogger(__name__)
 

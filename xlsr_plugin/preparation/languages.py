@@ -1,10 +1,8 @@
 """The one language table: corpus names -> language codes -> espeak-ng voices and CLDR locales.
 
-Imported by the manifests (codes of Common Voice locales and MLS names, phonemizer voices), the
-synthetic speech (espeak-ng voices, CLDR vocabularies) and the demo (its Common Voice locales).
-Pure tables and string functions: no fairseq, torch or espeak-ng import, so data preparation stays
-light. It lives in ``manifests/`` because importing anything under ``xlsr_plugin/`` imports
-fairseq (the package registers its components on import).
+Imported by the data preparation (codes of Common Voice locales and MLS names, phonemizer
+voices), the synthetic speech (espeak-ng voices, CLDR vocabularies) and the demo (its Common Voice
+locales). Pure tables and string functions: no fairseq, torch or espeak-ng import.
 
 A language code is the name of a DATA/<lang>/ folder: ISO 639-1 where one exists, else 639-3,
 lowercase (DESIGN.md).
