@@ -11,7 +11,7 @@ import pytest
 from examples.xlsr10_mini import results
 from examples.xlsr10_mini.settings import parse
 from examples.xlsr10_mini.pretrain import pretrain_job
-from examples.xlsr10_mini.stages import Job, Runner, StageFailed, config_fingerprint
+from examples.xlsr10_mini.job_runner import Job, Runner, StageFailed, config_fingerprint
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

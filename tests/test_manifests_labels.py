@@ -5,8 +5,8 @@ from xlsr_plugin.preparation.commonvoice import main as commonvoice_main
 from xlsr_plugin.preparation.fewshot import (balanced_order, fewshot_name, fewshot_names,
                                              nested_subsets)
 from _manifest_checks import read_dict
-from xlsr_plugin.preparation.labels import (espeak_voice, letters, normalize_words, phonemize,
-                                            write_language_dicts, write_union_dicts)
+from xlsr_plugin.preparation.labels import (installed_espeak_voice, letters, normalize_words,
+                                            phonemize, write_language_dicts, write_union_dicts)
 
 
 @pytest.mark.parametrize("text,lang,words", [
@@ -26,8 +26,9 @@ def test_letters():
 
 
 def test_phonemize_keeps_lines_aligned():
-    voice = espeak_voice("es")
-    assert voice == "es" and espeak_voice("zh") == "cmn-latn-pinyin" and espeak_voice("xx") is None
+    voice = installed_espeak_voice("es")
+    assert voice == "es" and installed_espeak_voice("zh") == "cmn-latn-pinyin"
+    assert installed_espeak_voice("xx") is None
     out = phonemize(["hola amigo", "", "sí"], voice)
     assert out[1] == "" and out[0].count("|") == 1 and out[2]
     assert out[0].split(" | ")[0].split() == ["o", "l", "a"]
@@ -68,9 +69,9 @@ def test_balanced_order_and_nesting():
 
 
 def test_mandarin_phonemes_are_mandarin():
-    from xlsr_plugin.preparation.labels import espeak_voice, phonemize
+    from xlsr_plugin.preparation.labels import installed_espeak_voice, phonemize
 
-    (phones,) = phonemize(["中国"], espeak_voice("zh"))
+    (phones,) = phonemize(["中国"], installed_espeak_voice("zh"))
     # ts. o n ɡ5 | k u o ɜ: Mandarin phones with tones, not English letter names
     assert "ts." in phones.split() and "(en)" not in phones and "|" in phones
 

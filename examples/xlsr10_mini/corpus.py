@@ -12,7 +12,7 @@ import sys
 from typing import Dict, Optional, Sequence
 
 from examples.xlsr10_mini.settings import Settings
-from examples.xlsr10_mini.stages import Job, Runner
+from examples.xlsr10_mini.job_runner import Job, Runner
 from xlsr_plugin.preparation.fewshot import fewshot_name
 from xlsr_plugin.preparation.languages import cv_locale
 

@@ -15,7 +15,7 @@ from typing import Dict, List, Optional, Tuple
 from examples.xlsr10_mini.corpus import ROOT, data_dir, finetune_subset
 from examples.xlsr10_mini.pretrain import USER_DIR, checkpoint, model_names, pretrain_job
 from examples.xlsr10_mini.settings import Settings
-from examples.xlsr10_mini.stages import Job, config_fingerprint, fairseq_tool, read_validations
+from examples.xlsr10_mini.job_runner import Job, config_fingerprint, fairseq_tool, read_validations
 
 CONFIG_DIR = os.path.join(ROOT, "config", "finetuning")
 

@@ -6,7 +6,7 @@ replacement for fairseq's ``examples/wav2vec/wav2vec_manifest.py``, converting w
 mono and drawing the held-out set from a sorted list, so a seed gives the same split everywhere.
 
     python manifests/audio_dir.py --root DIR --lang xx --dest DATA
-    python -m xlsr_plugin.preparation.audio_dir ...   # the same tool: the script calls this main()
+    python -m xlsr_plugin.preparation.audio_dir ...   # the same tool (the script calls main)
 """
 import argparse
 import random

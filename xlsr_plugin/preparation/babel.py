@@ -30,7 +30,7 @@ there; the speaker noises ``<breath>``, ``<cough>``, ``<lipsmack>``, ``<laugh>``
 non-linguistic symbols out.
 
     python manifests/babel.py --root BABEL_PACK_DIR --lang ka --dest DATA
-    python -m xlsr_plugin.preparation.babel ...   # the same tool: the script calls this main()
+    python -m xlsr_plugin.preparation.babel ...   # the same tool (the script calls main)
 """
 import argparse
 import logging

@@ -18,7 +18,7 @@ release, no train/dev/test tables), and two locale folders that would become one
 Early releases unpack as ``cv-corpus-1_<locale>/``: the locale is the part after ``_``.
 
     python manifests/commonvoice.py --root cv-corpus-5.1-2020-06-22 --langs fi,hu --dest DATA
-    python -m xlsr_plugin.preparation.commonvoice ...   # the same tool: the script calls this main()
+    python -m xlsr_plugin.preparation.commonvoice ...   # the same tool (the script calls main)
 """
 import argparse
 import csv

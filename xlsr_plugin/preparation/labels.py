@@ -59,8 +59,9 @@ def letters(words: str) -> str:
     return " ".join(units)
 
 
-def espeak_voice(lang: str) -> Optional[str]:
-    """The espeak-ng voice phonemizer uses for ``lang``, or None when espeak-ng has none."""
+def installed_espeak_voice(lang: str) -> Optional[str]:
+    """The espeak-ng voice phonemizer uses for ``lang``: the first of its candidates that the
+    installed espeak-ng has, or None when it has none."""
     supported = _espeak_languages()
     for voice in espeak_voice_candidates(lang):
         if voice in supported:

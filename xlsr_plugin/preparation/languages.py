@@ -43,9 +43,10 @@ def cv_locale(lang: str) -> str:
     return _LANG_TO_CV_LOCALE.get(lang, lang)
 
 
-def espeak_voice(name: str) -> str:
+def default_espeak_voice(name: str) -> str:
     """The espeak-ng voice of ``name`` (a code or a Common Voice locale): the table's, else the
-    code's language part (``zh-CN`` -> ``cmn-latn-pinyin``, ``es-ar`` -> ``es``)."""
+    code's language part (``zh-CN`` -> ``cmn-latn-pinyin``, ``es-ar`` -> ``es``). Not checked
+    against the installed espeak-ng: ``labels.installed_espeak_voice`` is."""
     code = lang_code(name)
     return ESPEAK_VOICES.get(code, code.split("-")[0])
 

@@ -11,7 +11,7 @@ Opus stays Opus: bench/loader.py reads it at about 730x real time per worker CPU
 what a worker must deliver to an A100 at XLSR-53 Large's batch, at a fifth of FLAC's disk space.
 
     python manifests/mls.py --root MLS_DIR --langs polish,portuguese --dest DATA
-    python -m xlsr_plugin.preparation.mls ...   # the same tool: the script calls this main()
+    python -m xlsr_plugin.preparation.mls ...   # the same tool (the script calls main)
 """
 import argparse
 import logging
