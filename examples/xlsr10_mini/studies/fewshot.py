@@ -12,8 +12,8 @@ outside the ten: it is pretrained on exactly the audio that language contributes
 French by default as the paper's largest Common Voice language. Unlike LibriVox, which holds
 more audio than XLSR-53's whole set, it has a sixth of XLSR-10's.
 
-The label subsets are the manifests' few-shot subsets (``manifests/fewshot.py``): drawn
-speaker-balanced from one seeded order, so the smaller sets are inside the larger ones. They
+The label subsets are the manifests' few-shot subsets (``xlsr_plugin/preparation/fewshot.py``):
+drawn speaker-balanced from one seeded order, so the smaller sets are inside the larger ones. They
 are written for the fine-tuned languages into the study's own ``data/``.
 
     python -m examples.xlsr10_mini.studies.fewshot --seeds 3
