@@ -12,11 +12,12 @@ from xlsr_plugin.preparation.babel import prepare_babel
 from xlsr_plugin.preparation.commonvoice import prepare_commonvoice
 from xlsr_plugin.preparation.mls import prepare_mls
 from xlsr_plugin.data.language_sampling import sampling_probabilities
+from xlsr_plugin.data.manifests import read_manifest
 from xlsr_plugin.synthetic import make_babel_pack, make_commonvoice_release, make_mls_release
 
 
 def seconds(tsv) -> float:
-    return sum(int(line.split("\t")[1]) for line in tsv.read_text().splitlines()[1:]) / 16000
+    return sum(frames for _, frames in read_manifest(str(tsv))[1]) / 16000
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,7 @@ from examples.xlsr10_mini import corpus, pretrain, results
 from examples.xlsr10_mini.finetune import FineTuning
 from examples.xlsr10_mini.settings import split
 from examples.xlsr10_mini.studies.common import Study, StudySettings, main, pretraining_accuracy
+from xlsr_plugin.data.manifests import read_manifest
 from xlsr_plugin.preparation.conversion import RATE
 from xlsr_plugin.preparation.fewshot import fewshot_name
 
@@ -75,10 +76,8 @@ def tag(minutes: float) -> str:
 
 
 def read_subset(data: str, lang: str, name: str) -> List[Tuple[str, int]]:
-    """(audio path, frames) of the manifest DATA/<lang>/<name>.tsv (root line skipped)."""
-    with open(os.path.join(data, lang, name + ".tsv"), encoding="utf-8") as f:
-        lines = f.read().splitlines()[1:]
-    return [(path, int(frames)) for path, frames in (line.split("\t") for line in lines)]
+    """(relative audio path, frames) of the manifest DATA/<lang>/<name>.tsv."""
+    return read_manifest(os.path.join(data, lang, name + ".tsv"))[1]
 
 
 def labelled_seconds(s: FewshotSettings) -> Dict[str, Dict[str, float]]:
