@@ -51,12 +51,18 @@ def slurm():
     cluster("stop")
 
 
+def job_env() -> dict:
+    """The environment a user submits from: their virtualenv's commands on PATH (as after
+    `source .venv/bin/activate`; `make test` runs its python without that), one thread."""
+    return one_thread_env(PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
+
+
 def submit(data, run_dir) -> tuple:
     """sbatch of scripts/slurm/xlsr.sbatch (srun fairseq-hydra-train) on xlsr_tiny: (job, output)."""
     output = os.path.join(run_dir, "slurm.out")
     arguments = ["--config-dir", CONFIGS, "--config-name", "xlsr_tiny", *training(data),
                  f"checkpoint.save_dir={run_dir}/checkpoints", *CPU]
-    job = sbatch(*ONE_NODE, f"--output={output}", SBATCH_SCRIPT, *arguments, cwd=run_dir, env=one_thread_env())
+    job = sbatch(*ONE_NODE, f"--output={output}", SBATCH_SCRIPT, *arguments, cwd=run_dir, env=job_env())
     return job, output
 
 
@@ -136,7 +142,7 @@ def test_submitit_job_trains_on_two_tasks_and_comes_back(uninterrupted, pretrain
                *training(pretraining_data)]
     with open(launcher_log, "w") as out:
         launcher = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path,
-                                    env=one_thread_env())
+                                    env=job_env())
         job = wait_for(lambda: [os.path.basename(p) for p in glob.glob(f"{sweep}/.submitit/[0-9]*")],
                        "the submission")[0]
         SUBMITTED.append(job)
