@@ -15,7 +15,7 @@ TIMEOUT_S = 600  # a smoke run takes seconds on an idle machine; a full-size one
 
 
 def test_benches_are_found():
-    assert {"conversion", "decode", "train_step", "sampler", "loader", "memory", "criterion_sync"} <= {
+    assert {"conversion", "decode", "train_step", "sampler", "loader", "memory", "criterion_sync", "health"} <= {
         path.stem for path in BENCHES}
 
 

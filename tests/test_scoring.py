@@ -107,7 +107,9 @@ def test_validation_per_leaves_word_boundaries_out():
     log = {}
     count_rate(log, FrameScores(), {"encoder_out": scores, "padding_mask": padding}, target,
                dictionary, blank=dictionary.bos(), labels="phn")
-    assert log == {"_per_errors": 1, "_per_units": 4}  # `uer` would count 5 units with `|`
+    # `uer` would count 5 units with `|`; the hypotheses hold 5 symbols (`a | b`, `b c`), as
+    # many as the references (`a | c`, `b c`): hyp_len (run health) 100
+    assert log == {"_per_errors": 1, "_per_units": 4, "_hyp_symbols": 5, "_ref_symbols": 5}
     with metrics.aggregate() as agg:
         log_rates([log, {"_per_errors": 1, "_per_units": 6}])
         assert agg.get_smoothed_values()["per"] == pytest.approx(20.0)

@@ -58,12 +58,17 @@ def greedy_units(model, net_output) -> List[torch.Tensor]:
 
 def count_rate(logging_output: dict, model, net_output, targets: torch.Tensor, dictionary,
                blank: int, labels: str) -> None:
-    """Add ``_<rate>_errors`` and ``_<rate>_units`` of one batch to ``logging_output``."""
+    """Add ``_<rate>_errors`` and ``_<rate>_units`` of one batch to ``logging_output``, and
+    the symbols of the hypotheses and of the references (``_hyp_symbols``, ``_ref_symbols``:
+    a CTC model stuck at its all-blank output emits few; run health)."""
+    paths = greedy_units(model, net_output)
+    logging_output["_hyp_symbols"] = sum(int((path != blank).sum()) for path in paths)
+    logging_output["_ref_symbols"] = int(((targets != dictionary.pad()) & (targets != dictionary.eos())).sum())
     if labels not in RATE_OF_LABELS:
         return
     name, units_of = RATE_OF_LABELS[labels]
     errors = units = 0
-    for path, target in zip(greedy_units(model, net_output), targets):
+    for path, target in zip(paths, targets):
         target = target[(target != dictionary.pad()) & (target != dictionary.eos())]
         # as fairseq-generate prints them: a reference's unknown symbol is `<<unk>>`, one unit
         reference, hypothesis = units_of(dictionary.string(target, escape_unk=True),
@@ -75,13 +80,17 @@ def count_rate(logging_output: dict, model, net_output, targets: torch.Tensor, d
 
 
 def log_rates(logging_outputs: Sequence[dict]) -> None:
-    """Corpus-level `per` / `cer` (percent) from the counts summed over workers."""
+    """Corpus-level `per` / `cer` and `hyp_len` (hypothesis symbols per 100 reference
+    symbols) from the counts summed over workers."""
+    log_percent("hyp_len", "_hyp_symbols", "_ref_symbols", logging_outputs)
     for name, _ in RATE_OF_LABELS.values():
-        if not any(f"_{name}_units" in log for log in logging_outputs):
-            continue
-        for kind in ("errors", "units"):
-            metrics.log_scalar(f"_{name}_{kind}",
-                               sum(log.get(f"_{name}_{kind}", 0) for log in logging_outputs))
-        metrics.log_derived(name, lambda meters, name=name: round(
-            100.0 * meters[f"_{name}_errors"].sum / meters[f"_{name}_units"].sum, 3)
-            if meters[f"_{name}_units"].sum > 0 else float("nan"))
+        log_percent(name, f"_{name}_errors", f"_{name}_units", logging_outputs)
+
+def log_percent(name: str, count: str, total: str, logging_outputs: Sequence[dict]) -> None:
+    """`name` = 100 x the summed `count` / the summed `total`, when the outputs carry them."""
+    if not any(total in log for log in logging_outputs):
+        return
+    for key in (count, total):
+        metrics.log_scalar(key, sum(log.get(key, 0) for log in logging_outputs))
+    metrics.log_derived(name, lambda meters: round(100.0 * meters[count].sum / meters[total].sum, 3)
+                        if meters[total].sum > 0 else float("nan"))

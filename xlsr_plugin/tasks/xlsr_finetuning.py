@@ -30,6 +30,7 @@ from xlsr_plugin.scoring.valid_rates import (
     count_rate,
     log_rates,
 )
+from xlsr_plugin.tasks._health_hooks import HealthHooksMixin
 from xlsr_plugin.tasks._multilingual import MultilingualTaskMixin, check_supported_options
 from xlsr_plugin.tasks._seeded_steps import SeededStepsMixin
 from xlsr_plugin.tasks._trained_dictionary import trained_dictionary
@@ -114,10 +115,11 @@ def _manifest_row(tsv: str, index: int) -> str:
 
 
 @register_task("xlsr_finetuning", dataclass=XlsrFinetuningConfig)
-class XlsrFinetuningTask(SeededStepsMixin, MultilingualTaskMixin, AudioFinetuningTask):
+class XlsrFinetuningTask(HealthHooksMixin, SeededStepsMixin, MultilingualTaskMixin, AudioFinetuningTask):
     """DATA/<lang>/<split>.tsv with <split>.<labels> of every language as one dataset whose
     batches carry `sample["lang"]`; `<split>_<lang>` is one language alone. Use it with the
-    stock `wav2vec_ctc` model and `ctc` criterion."""
+    stock `wav2vec_ctc` model and `ctc` criterion. Warns when the run does not learn
+    (health_*)."""
 
     cfg: XlsrFinetuningConfig
 

@@ -13,6 +13,7 @@ from omegaconf import II
 
 from xlsr_plugin.data.bad_audio import BadAudioLog
 from xlsr_plugin.data.multilingual_dataset import raw_audio
+from xlsr_plugin.tasks._health_hooks import HealthConfig, HealthHooksMixin
 from xlsr_plugin.tasks._multilingual import MultilingualTaskMixin, check_supported_options
 from xlsr_plugin.tasks._seeded_steps import SeededStepsMixin
 from xlsr_plugin.user_paths import resolve_user_paths
@@ -21,7 +22,7 @@ SAMPLING_UNITS = ChoiceEnum(["hours", "utterances"])
 
 
 @dataclass
-class XlsrPretrainingConfig(AudioPretrainingConfig):
+class XlsrPretrainingConfig(AudioPretrainingConfig, HealthConfig):
     corpora: List[str] = field(
         default_factory=list,
         metadata={"help": "corpus folders DATA/<corpus>/ (each a DATA folder of per-language "
@@ -59,10 +60,10 @@ class XlsrPretrainingConfig(AudioPretrainingConfig):
 
 
 @register_task("xlsr_pretraining", dataclass=XlsrPretrainingConfig)
-class XlsrPretrainingTask(SeededStepsMixin, MultilingualTaskMixin, AudioPretrainingTask):
+class XlsrPretrainingTask(HealthHooksMixin, SeededStepsMixin, MultilingualTaskMixin, AudioPretrainingTask):
     """Loads DATA/<lang>/<split>.tsv (DATA/<corpus>/<lang>/<split>.tsv of each of task.corpora)
     of every language as one dataset whose batches carry `sample["lang"]`; the training split is
-    resampled by language every epoch."""
+    resampled by language every epoch. Warns when the run does not learn (health_*)."""
 
     cfg: XlsrPretrainingConfig
 
