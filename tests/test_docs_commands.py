@@ -81,8 +81,8 @@ def bash(command, cwd):
     return subprocess.run(["bash", "-c", command], cwd=cwd, env=env, capture_output=True, text=True)
 
 
-def succeeded(proc, command):
-    assert proc.returncode == 0, f"`{command}` exited {proc.returncode}:\n{(proc.stdout + proc.stderr)[-5000:]}"
+def succeeded(proc, command, statuses=(0,)):
+    assert proc.returncode in statuses, f"`{command}` exited {proc.returncode}:\n{(proc.stdout + proc.stderr)[-5000:]}"
     return proc.stdout + proc.stderr
 
 
@@ -257,6 +257,19 @@ def check_curves(words, out, folder):
     assert (folder / words[4]).read_bytes().startswith(b"\x89PNG")
 
 
+def check_health(words, out, folder, status):
+    """One verdict per detector, the exit status 1 exactly when one FIRED, and, for a text log,
+    the training lines it counts are the log's train_inner lines."""
+    verdicts = re.findall(r"^(chance|collapse|divergence|blank): (FIRED|ok|not judged): ", out, re.M)
+    assert sorted(name for name, _ in verdicts) == ["blank", "chance", "collapse", "divergence"], out
+    assert status == (1 if any(v == "FIRED" for _, v in verdicts) else 0), out
+    counted = re.search(r"^\S+: (\d+) training lines, (\d+) validation lines", out, re.M)
+    assert counted, out
+    log = folder / words[3]
+    if log.is_file():
+        assert int(counted.group(1)) == log.read_text().count("[train_inner][INFO]"), out
+
+
 CHECKS = {
     ("python", "-c"): check_release,
     ("python", "manifests/commonvoice.py"): check_manifests,
@@ -270,7 +283,10 @@ CHECKS = {
     ("python", "-m", "xlsr_plugin.to_hf"): check_to_hf,
     ("python", "-m", "xlsr_plugin.analysis.units"): check_units,
     ("python", "-m", "xlsr_plugin.analysis.tensorboard_curves"): check_curves,
+    ("python", "-m", "xlsr_plugin.health"): check_health,
 }
+# Exit statuses a command may end with, besides 0: health's 1 says a detector fired.
+STATUSES = {check_health: (0, 1)}
 
 
 def check_for(words):
@@ -304,9 +320,12 @@ def test_documented_block(block, stand_ins, tmp_path):
         check = check_for(words)
         training = check is check_train and "--cfg" not in words
         resumed = training and (checkpoint_folder(words, folder) / "checkpoint_last.pt").is_file()
-        out = succeeded(bash(toy_size(command), folder), command)
+        proc = bash(toy_size(command), folder)
+        out = succeeded(proc, command, STATUSES.get(check, (0,)))
         if training:
             check(words, out, folder, resumed=resumed)
+        elif check is check_health:
+            check(words, out, folder, proc.returncode)
         else:
             check(words, out, folder)
 
