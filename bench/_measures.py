@@ -5,6 +5,8 @@ import time
 
 import torch
 
+from xlsr_plugin.layer_spec import parse_layer_spec
+
 # Dense matrix rates by the vendors' datasheets (SXM parts, FLOP/s, no sparsity). fp32 is the
 # plain (non-tensor-core) rate: PyTorch runs fp32 matrix products without TF32 by default.
 DATASHEET_PEAK = {
@@ -17,7 +19,7 @@ DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 def conv_encoder_flops(conv_layers, samples: int):
     """Forward FLOPs of the conv feature encoder on one utterance of `samples` samples, and the
-    frames it outputs. conv_layers: [(channels, kernel, stride), ...] (fairseq's string, eval'd)."""
+    frames it outputs. conv_layers: [(channels, kernel, stride), ...] (fairseq's string, parsed)."""
     flops, length, channels_in = 0, samples, 1
     for channels, kernel, stride in conv_layers:
         length = (length - kernel) // stride + 1
@@ -30,7 +32,7 @@ def forward_flops(model_cfg, batch: int, samples: int) -> int:
     """Forward FLOPs of wav2vec 2.0 on a [batch, samples] input: conv feature encoder, projection
     to the Transformer, convolutional positional embedding, Transformer blocks (projections,
     attention, FFN). The quantizer and the contrastive head are left out (< 1% at Base)."""
-    conv_layers = eval(model_cfg.conv_feature_layers)  # fairseq's own format, as Wav2Vec2Model reads it
+    conv_layers = parse_layer_spec(model_cfg.conv_feature_layers)  # fairseq's format, read as data
     conv, frames = conv_encoder_flops(conv_layers, samples)
     channels, dim, ffn = conv_layers[-1][0], model_cfg.encoder_embed_dim, model_cfg.encoder_ffn_embed_dim
     projection = 2 * frames * channels * dim if channels != dim else 0

@@ -19,6 +19,19 @@ class Run:
     returncode: int = 0
 
 
+def tiny_command(data, save_dir, run_dir, max_update, *overrides, entry=RECORDER,
+                 config="xlsr_tiny"):
+    """fairseq-hydra-train's command line (through `entry`, a wrapper of its entry point)."""
+    return [
+        sys.executable, entry,
+        "--config-dir", os.path.join(ROOT, "config", "pretraining"), "--config-name", config,
+        f"common.user_dir={USER_DIR}", f"task.data={data}", f"checkpoint.save_dir={save_dir}",
+        f"hydra.run.dir={run_dir}/hydra", f"optimization.max_update={max_update}",
+        "common.log_interval=1", "task.min_sample_size=4000", "dataset.max_tokens=80000",
+        *overrides,
+    ]
+
+
 def train_tiny(data, run_dir, max_update, *overrides, record=False, check=True, config="xlsr_tiny") -> Run:
     """fairseq-hydra-train (its real entry point) on xlsr_tiny (or `config`); with `record`,
     every training batch's utterances are appended to run_dir/batches.txt; with `check`, a
@@ -27,14 +40,7 @@ def train_tiny(data, run_dir, max_update, *overrides, record=False, check=True, 
     os.makedirs(run_dir, exist_ok=True)
     save_dir = os.path.join(run_dir, "checkpoints")
     batches = os.path.join(run_dir, "batches.txt")
-    command = [
-        sys.executable, RECORDER,
-        "--config-dir", os.path.join(ROOT, "config", "pretraining"), "--config-name", config,
-        f"common.user_dir={USER_DIR}", f"task.data={data}", f"checkpoint.save_dir={save_dir}",
-        f"hydra.run.dir={run_dir}/hydra", f"optimization.max_update={max_update}",
-        "common.log_interval=1", "task.min_sample_size=4000", "dataset.max_tokens=80000",
-        *overrides,
-    ]
+    command = tiny_command(data, save_dir, run_dir, max_update, *overrides, config=config)
     env = one_thread_env(XLSR_RECORD_BATCHES=batches if record else "")
     proc = subprocess.run(command, capture_output=True, text=True, env=env, cwd=run_dir)
     log = proc.stdout + proc.stderr

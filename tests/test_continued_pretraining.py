@@ -11,7 +11,8 @@ from fairseq.models.wav2vec.wav2vec2 import Wav2Vec2Config, Wav2Vec2Model
 from omegaconf import OmegaConf
 
 from _pretraining_runs import train_tiny
-from xlsr_plugin.models.architecture import ArchitectureMismatch, architecture_of
+from xlsr_plugin.checkpoint_loading import load_checkpoint
+from xlsr_plugin.models.architecture import ArchitectureMismatch, architecture_of, check_same_flags
 from xlsr_plugin.models.xlsr import XlsrConfig, XlsrModel
 
 TINY = Path(__file__).resolve().parents[1] / "config" / "pretraining" / "xlsr_tiny.yaml"
@@ -76,9 +77,11 @@ def test_architecture_read_from_a_state_dict():
     assert flags["latent_groups x latent_vars"] == 64 and flags["conv_bias"] is False
 
 
-def load_like_the_trainer(path: str, model: XlsrModel) -> None:
-    """What fairseq's Trainer.load_checkpoint does: the checkpoint read whole, the model handed
-    its `model` entry."""
+def load_like_the_task_and_trainer(path: str, model: XlsrModel) -> None:
+    """What the plugin's tasks do before fairseq's trainer loads a restore_file (compare the
+    checkpoint's cfg.model), then what Trainer.load_checkpoint does (the model handed the
+    checkpoint's `model` entry)."""
+    check_same_flags(model.cfg, load_checkpoint(path)["cfg"]["model"])
     state = checkpoint_utils.load_checkpoint_to_cpu(path)
     model.load_state_dict(state["model"], strict=True, model_cfg=model.cfg)
 
@@ -100,7 +103,7 @@ def test_flags_that_keep_every_shape_are_compared_too(tmp_path, checkpoint, conf
     write_released_format(path, **checkpoint)
     model = XlsrModel(XlsrConfig(**tiny_flags(**config)))
     with pytest.raises(ArchitectureMismatch) as error:
-        load_like_the_trainer(path, model)
+        load_like_the_task_and_trainer(path, model)
     message = str(error.value)
     assert named in message and len(message.splitlines()) == 3  # the one difference, named
 
@@ -110,7 +113,7 @@ def test_training_only_flags_and_spacing_may_differ(tmp_path):
     weights = write_released_format(path, conv_feature_layers="[(32,10,5)]+[(32,3,2)]*4+[(32,2,2)]*2")
     model = XlsrModel(XlsrConfig(**tiny_flags(dropout=0.0, mask_prob=0.3, num_negatives=5,
                                               feature_grad_mult=1.0, latent_temp=[1.0, 0.5, 0.9])))
-    load_like_the_trainer(path, model)
+    load_like_the_task_and_trainer(path, model)
     assert torch.equal(model.state_dict()["encoder.layers.0.fc1.weight"],
                        weights["encoder.layers.0.fc1.weight"])
 

@@ -182,7 +182,7 @@ def test_decoding_reads_the_checkpoint_dictionary_before_the_model(tmp_path):
     write_data(tmp_path)
     checkpoint = str(tmp_path / "fi.pt")
     trained = write_checkpoint(checkpoint, ("a", "i", "k", "s", "|"))
-    task = make_task(tmp_path, checkpoint_path=checkpoint)
+    task = make_task(tmp_path, eval_path=checkpoint)
     assert task.target_dictionary.symbols == trained.symbols
     task.load_state_dict({"target_dictionary": write_checkpoint(tmp_path / "copy.pt", "aiks|")})
     task.load_dataset("test_fi")
@@ -194,7 +194,7 @@ def test_another_target_dictionary_than_the_checkpoint_is_refused(tmp_path):
     write_data(tmp_path)
     checkpoint = str(tmp_path / "fi.pt")
     write_checkpoint(checkpoint, ("a", "i", "k", "s", "|"))
-    task = make_task(tmp_path, checkpoint_path=checkpoint, target_dictionary=str(tmp_path))
+    task = make_task(tmp_path, eval_path=checkpoint, target_dictionary=str(tmp_path))
     task.target_dictionary  # noqa: B018  (as fairseq-generate)
     with pytest.raises(ValueError, match=r"only in the data's: \['e', 'j', 'm', 'v'\]\. Leave "
                        r"--target-dictionary out \(the checkpoint's is used\)"):

@@ -14,6 +14,7 @@ import argparse
 import logging
 import sys
 
+from xlsr_plugin.checkpoint_loading import TRUST_HELP, UntrustedCheckpoint
 from xlsr_plugin.hf import MISSING_EXTRA, require_transformers
 
 
@@ -27,6 +28,7 @@ def main(argv=None):
                         help="mono audio at the model's rate for the check (default: seeded noise)")
     parser.add_argument("--dictionary", help="fine-tuning dictionary, for CTC checkpoints of older "
                         "fairseq versions that do not store it")
+    parser.add_argument("--trust-checkpoint", action="store_true", help=TRUST_HELP)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
@@ -39,8 +41,8 @@ def main(argv=None):
 
     try:
         export(args.source, args.destination, check=args.check, check_audio=args.check_audio,
-               dictionary=args.dictionary)
-    except (CheckpointError, WeightMappingError, CheckFailed) as error:
+               dictionary=args.dictionary, trust=args.trust_checkpoint)
+    except (UntrustedCheckpoint, CheckpointError, WeightMappingError, CheckFailed) as error:
         sys.exit(f"error: {error}")
 
 

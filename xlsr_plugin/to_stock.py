@@ -10,12 +10,15 @@ import argparse
 import dataclasses
 import logging
 import os
+import sys
 
 import torch
 from fairseq.criterions.wav2vec_criterion import Wav2VecCriterionConfig
 from fairseq.models.wav2vec.wav2vec2 import Wav2Vec2Config
 from fairseq.tasks.audio_pretraining import AudioPretrainingConfig
 from omegaconf import OmegaConf
+
+from xlsr_plugin.checkpoint_loading import TRUST_HELP, UntrustedCheckpoint, load_checkpoint
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +49,8 @@ def stock_checkpoint_state(state: dict) -> dict:
     return dict(state, cfg=cfg)
 
 
-def convert(source: str, destination: str) -> None:
-    state = torch.load(source, map_location="cpu", weights_only=False)
+def convert(source: str, destination: str, trust: bool = False) -> None:
+    state = load_checkpoint(source, trust=trust)
     stock = stock_checkpoint_state(state)
     tmp = destination + ".tmp"
     torch.save(stock, tmp)
@@ -59,9 +62,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("source", help="checkpoint written by xlsr_pretraining")
     parser.add_argument("destination", help="where to write the stock wav2vec2 checkpoint")
+    parser.add_argument("--trust-checkpoint", action="store_true", help=TRUST_HELP)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    convert(args.source, args.destination)
+    try:
+        convert(args.source, args.destination, trust=args.trust_checkpoint)
+    except UntrustedCheckpoint as error:
+        sys.exit(f"error: {error}")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ In pretraining the quantizer sees the feature encoder's output after ``layer_nor
 """
 import logging
 import os
-import pickle
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -14,6 +13,8 @@ import numpy as np
 import soundfile as sf
 import torch
 import torch.nn.functional as F
+
+from xlsr_plugin.checkpoint_loading import TRUST_FLAG, check_checkpoint, fairseq_loads
 
 logger = logging.getLogger(__name__)
 
@@ -35,25 +36,21 @@ class LoadedQuantizer:
 
 
 def load_quantizer_model(checkpoint: str, data: Optional[str] = None,
-                         device: str = "cpu") -> LoadedQuantizer:
-    """Load a pretraining checkpoint (``cfg`` or old ``args`` style) through fairseq's loader.
+                         device: str = "cpu", trust: bool = False) -> LoadedQuantizer:
+    """Load a pretraining checkpoint (``cfg`` or old ``args`` style) through fairseq's loader,
+    under the plugin's checkpoint policy (``trust``: --trust-checkpoint).
 
     ``data`` replaces the task's data folder, which may not exist on this machine.
     """
     from fairseq import checkpoint_utils
     from fairseq.models.wav2vec.wav2vec2 import Wav2Vec2Model
 
-    # registers the ``xlsr`` model and task, and lets torch >= 2.6 (weights only) read the
-    # argparse.Namespace config of old-style checkpoints such as the official XLSR-53 one
-    import xlsr_plugin  # noqa: F401
+    import xlsr_plugin  # noqa: F401  registers the ``xlsr`` model and task
 
+    check_checkpoint(checkpoint, trust=trust, opt_in=TRUST_FLAG)
     overrides = {"data": os.path.abspath(data)} if data else None
-    try:
+    with fairseq_loads(trust):
         state = checkpoint_utils.load_checkpoint_to_cpu(checkpoint, overrides)
-    except pickle.UnpicklingError as e:
-        raise ValueError(
-            f"{checkpoint} holds objects that torch.load(weights_only=True) refuses; if you trust "
-            f"the file, set TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 and run again ({e})") from e
     if "quantizer.vars" not in state.get("model", {}):
         raise ValueError(
             f"{checkpoint} has no quantizer (no 'quantizer.vars' in its weights): codeword "

@@ -20,6 +20,7 @@ from typing import Dict, Optional, Sequence
 import numpy as np
 
 from xlsr_plugin.analysis import unit_stats
+from xlsr_plugin.checkpoint_loading import TRUST_HELP
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +73,8 @@ def _report(checkpoint: str, split: str, langs: Sequence[str], loaded, counts: n
 def analyze_units(checkpoint: str, data: str, langs, split: str = "valid",
                   out_dir: Optional[str] = None, max_hours: Optional[float] = 1.0,
                   device: Optional[str] = None, max_samples: int = 16000 * 120,
-                  seed: int = 0, plots: bool = True, progress: bool = True) -> Dict[str, object]:
+                  seed: int = 0, plots: bool = True, progress: bool = True,
+                  trust: bool = False) -> Dict[str, object]:
     """Count codeword usage per language and write the report; return what ``units.json`` holds.
 
     Args:
@@ -85,6 +87,7 @@ def analyze_units(checkpoint: str, data: str, langs, split: str = "valid",
         device: ``cpu``/``cuda``; default the GPU when there is one.
         max_samples: padded samples per batch (16 kHz).
         plots: draw ``units.png`` and ``usage.png`` (needs matplotlib and scipy).
+        trust: read a checkpoint the loading policy refuses (--trust-checkpoint).
     """
     from xlsr_plugin.analysis import unit_counting
 
@@ -94,7 +97,7 @@ def analyze_units(checkpoint: str, data: str, langs, split: str = "valid",
 
         unit_plots.require_plotting()
     device = device or _default_device()
-    loaded = unit_counting.load_quantizer_model(checkpoint, data, device)
+    loaded = unit_counting.load_quantizer_model(checkpoint, data, device, trust)
     counts, read = unit_counting.count_codewords(
         loaded, data, langs, split, max_hours=max_hours, max_samples=max_samples,
         device=device, seed=seed, progress=progress)
@@ -138,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="padded audio per batch, in seconds")
     p.add_argument("--seed", type=int, default=0, help="seed of the utterance subset")
     p.add_argument("--no-plots", action="store_true", help="write units.json and counts only")
+    p.add_argument("--trust-checkpoint", action="store_true", help=TRUST_HELP)
     return p
 
 
@@ -152,7 +156,7 @@ def main(argv=None) -> None:
             args.path, args.data, args.langs, args.split, args.out,
             max_hours=args.max_hours or None, device=args.device,
             max_samples=int(args.max_seconds_per_batch * 16000), seed=args.seed,
-            plots=not args.no_plots)
+            plots=not args.no_plots, trust=args.trust_checkpoint)
     except (ValueError, ImportError, OSError) as e:
         sys.exit(f"error: {e}")
     print(f"{'lang':<8}{'hours':>8}{'distinct':>10}{'perplexity':>12}{'shared':>8}")

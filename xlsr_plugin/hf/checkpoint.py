@@ -12,7 +12,6 @@ import logging
 from dataclasses import dataclass
 from typing import Optional
 
-import torch
 from fairseq.data import Dictionary
 from fairseq.dataclass.utils import convert_namespace_to_omegaconf
 from fairseq.models.wav2vec.wav2vec2 import Wav2Vec2Config
@@ -21,6 +20,7 @@ from fairseq.tasks.audio_pretraining import AudioPretrainingConfig
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from xlsr_plugin.checkpoint_loading import load_checkpoint
 from xlsr_plugin.to_stock import as_stock
 
 logger = logging.getLogger(__name__)
@@ -55,15 +55,17 @@ class FairseqCheckpoint:
 def fairseq_hydra_version():
     """fairseq's convert_namespace_to_omegaconf calls hydra.experimental.initialize, which
     raises once anything in the process has set hydra's version base to 1.2 or later (as
-    hydra.initialize(version_base=None) does): hydra 1.1's base while it runs."""
+    hydra.initialize(version_base=None) does): hydra 1.1's base while it runs. The saved base
+    is put back as it was, "never set" included (which setbase refuses)."""
     from hydra import version
 
-    saved = version.VersionBase.instance().getbase()
+    base = version.VersionBase.instance()
+    saved = base.getbase()
     version.setbase("1.1")
     try:
         yield
     finally:  # assigned, not setbase: hydra's "never set" marker is no Version
-        version.VersionBase.instance().version_base = saved
+        base.version_base = saved
 
 
 def plain_config(cfg) -> dict:
@@ -94,8 +96,9 @@ def stock_fields(group: dict, stock_name: str, stock_dataclass):
     return stock_dataclass(**fields)
 
 
-def read_checkpoint(path: str, dictionary_path: Optional[str] = None) -> FairseqCheckpoint:
-    state = torch.load(path, map_location="cpu", weights_only=False)
+def read_checkpoint(path: str, dictionary_path: Optional[str] = None,
+                    trust: bool = False) -> FairseqCheckpoint:
+    state = load_checkpoint(path, trust=trust)
     cfg = training_config(state, path)
     name = (cfg.get("model") or {}).get("_name")
     if name in PRETRAINING_MODELS:

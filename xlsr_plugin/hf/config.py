@@ -4,6 +4,7 @@ from transformers import Wav2Vec2Config as HfWav2Vec2Config
 from transformers import Wav2Vec2FeatureExtractor
 
 from xlsr_plugin.hf.checkpoint import CheckpointError, FairseqCheckpoint
+from xlsr_plugin.layer_spec import parse_layer_spec
 
 # fairseq activation_fn -> transformers hidden_act (same functions).
 ACTIVATIONS = {"gelu": "gelu", "relu": "relu", "tanh": "tanh", "linear": "linear",
@@ -14,7 +15,7 @@ EXTRACTOR_MODES = {"default": "group", "layer_norm": "layer"}  # -> feat_extract
 def conv_layers(conv_feature_layers: str) -> list:
     """fairseq's `conv_feature_layers`, a Python expression such as
     "[(512, 10, 5)] + [(512, 3, 2)] * 4", as [(channels, kernel, stride), ...]."""
-    return list(eval(conv_feature_layers, {"__builtins__": {}}))  # fairseq evals it too
+    return list(parse_layer_spec(conv_feature_layers))  # (fairseq evals it: read as data here)
 
 
 def check_supported(checkpoint: FairseqCheckpoint) -> None:

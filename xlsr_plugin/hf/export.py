@@ -61,11 +61,11 @@ def load_folder(checkpoint: FairseqCheckpoint, folder: str):
 
 
 def export(source: str, destination: str, check: bool = True, check_audio: Sequence[str] = (),
-           dictionary: Optional[str] = None) -> Optional[CheckReport]:
+           dictionary: Optional[str] = None, trust: bool = False) -> Optional[CheckReport]:
     """Writes `destination` from the fairseq checkpoint `source`; with `check`, only once the
     written folder, loaded back with from_pretrained, matches fairseq (else CheckFailed, and
     the files stay in `destination`.tmp)."""
-    checkpoint = read_checkpoint(source, dictionary)
+    checkpoint = read_checkpoint(source, dictionary, trust)
     staging = destination.rstrip(os.sep) + ".tmp"
     shutil.rmtree(staging, ignore_errors=True)
     write_folder(checkpoint, staging)

@@ -3,14 +3,14 @@ other flags (continuing xlsr_53_56k.pt with `checkpoint.restore_file=`) fails na
 that differ, not the first tensor whose shape does, nor silently when no shape changes.
 
 The checkpoint's `cfg.model` holds every flag (layer_norm_first, encoder_attention_heads,
-activation_fn, conv strides... leave the tensors' shapes as they are); without it (a bare state
-dict) the flags that shape or name parameters are read back from the tensors.
+activation_fn, conv strides... leave the tensors' shapes as they are): the tasks compare it
+before fairseq loads the file (`check_same_flags`). Without it (a bare state dict) the model's
+load_state_dict reads back from the tensors the flags that shape or name parameters.
 """
-import ast
-import gc
-import operator
 import re
-from typing import Dict, List, Mapping, Optional
+from typing import Dict, List, Mapping
+
+from xlsr_plugin.layer_spec import LayerSpecError, parse_layer_spec
 
 CONV = re.compile(r"feature_extractor\.conv_layers\.(\d+)\.0\.weight$")
 LAYER = re.compile(r"encoder\.layers\.(\d+)\.")
@@ -75,25 +75,14 @@ NETWORK_FIELDS = (
     "depthwise_conv_kernel_size", "attn_type", "pos_enc_type",
     "adp_num", "adp_dim", "adp_act_fn", "adp_trf_idx",
 )
-_OPERATORS = {ast.Add: operator.add, ast.Mult: operator.mul}
 
 
 def _layer_list(text: str):
-    """``[(512, 10, 5)] + [(512, 3, 2)] * 4`` as a list, without eval (a checkpoint is data);
-    the text itself when it is not such an expression."""
-    def value(node):
-        if isinstance(node, ast.Constant):
-            return node.value
-        if isinstance(node, ast.List):
-            return [value(e) for e in node.elts]
-        if isinstance(node, ast.Tuple):
-            return tuple(value(e) for e in node.elts)
-        if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
-            return _OPERATORS[type(node.op)](value(node.left), value(node.right))
-        raise ValueError(ast.dump(node))
+    """``[(512, 10, 5)] + [(512, 3, 2)] * 4`` as a list (spacing aside); the text itself when it
+    is not such an expression."""
     try:
-        return value(ast.parse(text, mode="eval").body)
-    except (SyntaxError, ValueError, TypeError):
+        return parse_layer_spec(text)
+    except LayerSpecError:
         return text
 
 
@@ -101,19 +90,6 @@ def _comparable(field: str, value):
     if field == "conv_feature_layers" and isinstance(value, str):
         return _layer_list(value)
     return str(value) if value is not None and not isinstance(value, (bool, int, float)) else value
-
-
-def checkpoint_model_cfg(state_dict: Mapping) -> Optional[Mapping]:
-    """The `cfg.model` of the checkpoint `state_dict` was read from, or None. fairseq's Trainer
-    hands the model only `state["model"]`; the checkpoint dict that holds it is found among the
-    objects referring to it (no fairseq code patched or copied)."""
-    for holder in gc.get_referrers(state_dict):
-        if isinstance(holder, dict) and holder.get("model") is state_dict:
-            cfg = holder.get("cfg")
-            model = cfg.get("model") if hasattr(cfg, "get") else None
-            if model is not None:
-                return model
-    return None
 
 
 def differing_cfg(model_cfg, checkpoint_cfg: Mapping) -> List[str]:
@@ -129,16 +105,25 @@ def differing_cfg(model_cfg, checkpoint_cfg: Mapping) -> List[str]:
     return out
 
 
-def check_same_architecture(model_state: Mapping, checkpoint_state: Mapping,
-                            model_cfg=None) -> None:
-    """Raise ArchitectureMismatch naming every flag of the checkpoint the model does not share:
-    from the checkpoint's cfg.model when it comes with one, else from the tensors."""
-    checkpoint_cfg = checkpoint_model_cfg(checkpoint_state) if model_cfg is not None else None
-    differences = differing_cfg(model_cfg, checkpoint_cfg) if checkpoint_cfg is not None else []
-    differences = differences or differing_flags(model_state, checkpoint_state)
+def mismatch(differences: List[str]) -> ArchitectureMismatch:
+    return ArchitectureMismatch(
+        "the checkpoint was trained with other model.* flags than this config:\n  "
+        + "\n  ".join(differences)
+        + "\nSet them to the checkpoint's values (config/pretraining/xlsr_53.yaml holds XLSR-53's)."
+    )
+
+
+def check_same_flags(model_cfg, checkpoint_cfg: Mapping) -> None:
+    """Raise ArchitectureMismatch naming every network flag of the checkpoint's cfg.model that
+    the model's config does not share."""
+    differences = differing_cfg(model_cfg, checkpoint_cfg)
     if differences:
-        raise ArchitectureMismatch(
-            "the checkpoint was trained with other model.* flags than this config:\n  "
-            + "\n  ".join(differences)
-            + "\nSet them to the checkpoint's values (config/pretraining/xlsr_53.yaml holds XLSR-53's)."
-        )
+        raise mismatch(differences)
+
+
+def check_same_architecture(model_state: Mapping, checkpoint_state: Mapping) -> None:
+    """Raise ArchitectureMismatch naming every flag the tensors of the checkpoint show it does
+    not share with the model."""
+    differences = differing_flags(model_state, checkpoint_state)
+    if differences:
+        raise mismatch(differences)

@@ -98,11 +98,12 @@ class XlsrModel(Wav2Vec2Model):
         return cls(cfg)
 
     def load_state_dict(self, state_dict, strict=True, model_cfg=None, args=None):
-        # A checkpoint of other flags (checkpoint.restore_file=xlsr_53_56k.pt) fails naming them.
-        # (Fine-tuning builds the model from the checkpoint's own flags, then drops the
-        # pretraining modules: nothing to compare there.)
+        # A checkpoint of other flags (checkpoint.restore_file=xlsr_53_56k.pt) fails naming them:
+        # its cfg.model was compared by the task; what shapes tensors is compared here too (a
+        # bare state dict). (Fine-tuning builds the model from the checkpoint's own flags, then
+        # drops the pretraining modules: nothing to compare there.)
         if self.final_proj is not None:
-            check_same_architecture(self.state_dict(), state_dict, self.cfg)
+            check_same_architecture(self.state_dict(), state_dict)
         return super().load_state_dict(state_dict, strict=strict, model_cfg=model_cfg, args=args)
 
     def _keep_code_choices(self, module, inputs, logits):

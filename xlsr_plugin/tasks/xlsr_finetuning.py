@@ -20,7 +20,6 @@ from fairseq.tasks.audio_finetuning import (
     label_len_fn,
 )
 from omegaconf import II
-from omegaconf.errors import OmegaConfBaseException
 
 from xlsr_plugin.data.manifests import ManifestError, language_folder, manifest_path
 from xlsr_plugin.decoding.ctc import BeamSearchDecoder, ViterbiDecoder
@@ -30,6 +29,7 @@ from xlsr_plugin.scoring.valid_rates import (
     count_rate,
     log_rates,
 )
+from xlsr_plugin.tasks._checkpoints import CheckpointPolicyMixin, configured
 from xlsr_plugin.tasks._health_hooks import HealthHooksMixin
 from xlsr_plugin.tasks._multilingual import MultilingualTaskMixin, check_supported_options
 from xlsr_plugin.tasks._seeded_steps import SeededStepsMixin
@@ -76,9 +76,6 @@ class XlsrFinetuningConfig(AudioFinetuningConfig, XlsrPretrainingConfig):
     # metric is one its labels log. No help text, so that fairseq adds no second
     # --best-checkpoint-metric option to the command line.
     best_checkpoint_metric: str = II("checkpoint.best_checkpoint_metric")
-    # Read, not set: the checkpoint fairseq-generate (or fairseq-validate) decodes, --path. The
-    # task reads its dictionary before generate asks for one.
-    checkpoint_path: Optional[str] = II("common_eval.path")
 
 
 class LabelError(ManifestError):
@@ -89,17 +86,6 @@ def some_symbols(symbols: List[str], shown: int = 8) -> str:
     """The first few symbols of a list, and how many more there are."""
     more = len(symbols) - shown
     return str(symbols[:shown]) + (f" and {more} more" if more > 0 else "")
-
-
-def configured(cfg, name: str) -> Optional[str]:
-    """A value the task config reads from elsewhere (checkpoint.best_checkpoint_metric,
-    common_eval.path); None for a task config built without the rest of the configuration
-    (nothing to resolve it from)."""
-    try:
-        value = getattr(cfg, name)
-    except (AttributeError, OmegaConfBaseException):
-        return None
-    return None if value is None or str(value).startswith("${") else value
 
 
 def normalizes_over_time(model: torch.nn.Module) -> bool:
@@ -115,7 +101,8 @@ def _manifest_row(tsv: str, index: int) -> str:
 
 
 @register_task("xlsr_finetuning", dataclass=XlsrFinetuningConfig)
-class XlsrFinetuningTask(HealthHooksMixin, SeededStepsMixin, MultilingualTaskMixin, AudioFinetuningTask):
+class XlsrFinetuningTask(CheckpointPolicyMixin, HealthHooksMixin, SeededStepsMixin,
+                         MultilingualTaskMixin, AudioFinetuningTask):
     """DATA/<lang>/<split>.tsv with <split>.<labels> of every language as one dataset whose
     batches carry `sample["lang"]`; `<split>_<lang>` is one language alone. Use it with the
     stock `wav2vec_ctc` model and `ctc` criterion. Warns when the run does not learn
@@ -148,7 +135,7 @@ class XlsrFinetuningTask(HealthHooksMixin, SeededStepsMixin, MultilingualTaskMix
         with what this returns, before it loads the checkpoint); else the data's."""
         if not self.cfg.labels:
             return None
-        checkpoint = configured(self.cfg, "checkpoint_path")
+        checkpoint = configured(self.cfg, "eval_path")  # --path: its dictionary, not the data's
         if checkpoint:
             self._trained = trained_dictionary(utils.split_paths(checkpoint)[0])
             if self._trained is not None:

@@ -3,7 +3,7 @@ language-balanced sampling (Conneau et al. 2020, section 3.2; corpora within a l
 Babu et al. 2021). A bad audio file is replaced, logged once and counted (`bad_audio`)."""
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import List
+from typing import List, Optional
 
 from fairseq.dataclass import ChoiceEnum
 from fairseq.logging import metrics
@@ -13,6 +13,7 @@ from omegaconf import II
 
 from xlsr_plugin.data.bad_audio import BadAudioLog
 from xlsr_plugin.data.multilingual_dataset import raw_audio
+from xlsr_plugin.tasks._checkpoints import CheckpointPolicyMixin
 from xlsr_plugin.tasks._health_hooks import HealthConfig, HealthHooksMixin
 from xlsr_plugin.tasks._multilingual import MultilingualTaskMixin, check_supported_options
 from xlsr_plugin.tasks._seeded_steps import SeededStepsMixin
@@ -54,13 +55,19 @@ class XlsrPretrainingConfig(AudioPretrainingConfig, HealthConfig):
                                    "left out) or utterances"}
     )
     train_subset: str = II("dataset.train_subset")
-    # Read, not set (no help text: fairseq would add a second --valid-subset option): the first
-    # of them selects checkpoint_best.pt.
+    # Read, not set, here (no help text: fairseq adds no second command-line option): the
+    # first validation subset selects checkpoint_best.pt; where fairseq saves and resumes, for
+    # the resume from the newest checkpoint that loads; fairseq-generate's --path, checked
+    # against the loading policy before fairseq reads it.
     valid_subset: str = II("dataset.valid_subset")
+    save_dir: str = II("checkpoint.save_dir")
+    restore_file: str = II("checkpoint.restore_file")
+    eval_path: Optional[str] = II("common_eval.path")
 
 
 @register_task("xlsr_pretraining", dataclass=XlsrPretrainingConfig)
-class XlsrPretrainingTask(HealthHooksMixin, SeededStepsMixin, MultilingualTaskMixin, AudioPretrainingTask):
+class XlsrPretrainingTask(CheckpointPolicyMixin, HealthHooksMixin, SeededStepsMixin,
+                          MultilingualTaskMixin, AudioPretrainingTask):
     """Loads DATA/<lang>/<split>.tsv (DATA/<corpus>/<lang>/<split>.tsv of each of task.corpora)
     of every language as one dataset whose batches carry `sample["lang"]`; the training split is
     resampled by language every epoch. Warns when the run does not learn (health_*)."""
