@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-deps test demo study-unseen study-alpha study-fewshot bench clean constraints
+.PHONY: install system-deps slurm-deps test demo study-unseen study-alpha study-fewshot bench clean constraints
 
 install: system-deps $(STAMP)
 
@@ -12,7 +12,7 @@ install: system-deps $(STAMP)
 $(STAMP): setup.py constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,analysis,hf]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,analysis,hf,slurm]'
 	touch $(STAMP)
 
 # After changing setup.py's requirements: `make install constraints`, then run the tests.
@@ -30,8 +30,15 @@ system-deps:
 	  fi; \
 	fi
 
+# A one-machine Slurm (slurm-wlm, munge) for tests/test_slurm.py, which start and stop it:
+# installed where we are root (CI), else those tests skip, saying why.
+slurm-deps:
+	@if command -v slurmctld >/dev/null && command -v munged >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then scripts/slurm/local_cluster.sh install; \
+	else echo "Slurm is not installed and installing it needs root: tests/test_slurm.py will skip" >&2; fi
+
 # ruff first: a finding fails in seconds, before the minutes of pytest (rules in ruff.toml).
-test: install
+test: install slurm-deps
 	$(PY) -m ruff check .
 	$(PY) -m pytest tests -q
 

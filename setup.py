@@ -42,5 +42,7 @@ setup(
         "test": ["pytest>=7", "ruff"],
         "analysis": ["matplotlib", "scipy"],
         "hf": ["transformers>=5", "safetensors"],  # python -m xlsr_plugin.to_hf
+        # hydra/launcher=submitit_slurm (config/pretraining/run_config/slurm_*.yaml)
+        "slurm": ["hydra-submitit-launcher>=1.2"],
     },
 )

@@ -19,24 +19,17 @@ share of one forward and backward pass of the model on the batch (a lower bound 
 """
 import argparse
 import statistics
-import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-sys.path.insert(0, str(ROOT / "tests"))
+from _smoke import parse_args
+from fairseq.logging import metrics
 
-from _criterion_runs import LANGS, batch, build_model, criterion_outputs  # noqa: E402
-from _smoke import parse_args  # noqa: E402
-from fairseq.logging import metrics  # noqa: E402
-
-from xlsr_plugin.criterions.xlsr import XlsrCriterion  # noqa: E402
-from xlsr_plugin.tasks._health_hooks import HealthConfig, HealthHooksMixin  # noqa: E402
+from xlsr_plugin.criterions.xlsr import XlsrCriterion
+from xlsr_plugin.tasks._health_hooks import HealthConfig, HealthHooksMixin
+from xlsr_plugin.testing.criterion_runs import LANGS, batch, build_model, criterion_outputs
 
 
 @dataclass

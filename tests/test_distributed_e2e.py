@@ -19,15 +19,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_two_processes_train_and_validate_per_language(pretraining_data, tmp_path):
+def launch_two_ranks(data, tmp_path, max_update: int, name: str):
+    """Both ranks of one run, as a launcher would start them; their logs."""
     port = _free_port()
     procs = []
     for rank in (0, 1):
         command = [
             HYDRA_TRAIN, "--config-dir", os.path.join(ROOT, "config", "pretraining"), "--config-name", "xlsr_tiny",
-            f"common.user_dir={USER_DIR}", f"task.data={pretraining_data}",
-            f"checkpoint.save_dir={tmp_path}/checkpoints", f"hydra.run.dir={tmp_path}/hydra{rank}",
-            "optimization.max_update=4", "common.log_interval=1", "task.min_sample_size=4000",
+            f"common.user_dir={USER_DIR}", f"task.data={data}",
+            f"checkpoint.save_dir={tmp_path}/checkpoints", f"hydra.run.dir={tmp_path}/{name}{rank}",
+            f"optimization.max_update={max_update}", "common.log_interval=1", "task.min_sample_size=4000",
             "dataset.max_tokens=80000", "optimization.update_freq=[4]", "dataset.validate_interval_updates=2",
             "dataset.valid_subset='valid,valid_sw'", "common.cpu=true",
             # What the Base/Large configs use on GPUs, here on two CPU processes.
@@ -41,6 +42,11 @@ def test_two_processes_train_and_validate_per_language(pretraining_data, tmp_pat
     logs = [proc.communicate(timeout=600)[0] for proc in procs]
     for rank, (proc, log) in enumerate(zip(procs, logs)):
         assert proc.returncode == 0, f"rank {rank}:\n{log[-4000:]}"
+    return logs
+
+
+def test_two_processes_train_validate_per_language_and_resume(pretraining_data, tmp_path):
+    logs = launch_two_ranks(pretraining_data, tmp_path, 4, "first")
     log = logs[0]
     updates = re.findall(r"\[train_inner\].*num_updates=(\d+)", log)
     assert updates == ["1", "2", "3", "4"]
@@ -52,3 +58,8 @@ def test_two_processes_train_and_validate_per_language(pretraining_data, tmp_pat
         values = dict(re.findall(r"\| (\w+) ([-\d.]+)", line))
         assert float(values["loss_sw"]) == pytest.approx(float(values["loss_0"]), abs=1.001e-3)
         assert float(values["nsentences"]) == 2  # both ranks' utterances, summed
+    # Relaunched for 2 more updates, both ranks resume from checkpoint_last.pt (each reads it:
+    # fairseq's broadcast from rank 0 is refused under torch's weights_only loading).
+    logs = launch_two_ranks(pretraining_data, tmp_path, 6, "again")  # both ranks exit 0
+    assert re.search(r"Loaded checkpoint \S+checkpoint_last\.pt \(epoch \d+ @ 4 updates\)", logs[0])
+    assert re.findall(r"\[train_inner\].*num_updates=(\d+)", logs[0]) == ["5", "6"]

@@ -149,8 +149,9 @@ def test_validation_cer_counts_as_the_scorer():
     log = {}
     count_rate(log, FrameScores(), {"encoder_out": scores}, target, dictionary,
                blank=dictionary.bos(), labels="ltr")
-    # reference a <<unk>> (2 units), hypothesis a b: <<unk>> -> b, 1 substitution
-    assert log == {"_cer_errors": 1, "_cer_units": 2}
+    # reference a <<unk>> (2 units), hypothesis a b: <<unk>> -> b, 1 substitution; the health
+    # check's lengths: 2 hypothesis symbols, 3 target symbols (a <unk> |)
+    assert log == {"_cer_errors": 1, "_cer_units": 2, "_hyp_symbols": 2, "_ref_symbols": 3}
     cer = build_scorer("cer", None)
     cer.add_string("a <<unk>> |", "a b")  # the T- and H- lines fairseq-generate would print
     assert (cer.errors, cer.reference_length) == (1, 2)
