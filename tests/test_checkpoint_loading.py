@@ -111,7 +111,7 @@ def test_generate_refuses_a_crafted_path(looks_real, finetuning_data, tmp_path):
 
 def test_resume_refuses_a_crafted_checkpoint_last(looks_real, pretraining_data, tmp_path):
     path, marker, holds = looks_real
-    save_dir = tmp_path / "hydra" / "checkpoints"  # relative to Hydra's job folder, as fairseq's
+    save_dir = tmp_path / "checkpoints"  # relative to where the command starts (no chdir)
     os.makedirs(save_dir)
     os.replace(path, save_dir / "checkpoint_last.pt")
     rc, log = hydra_train("pretraining/xlsr_tiny", tmp_path, f"task.data={pretraining_data}")

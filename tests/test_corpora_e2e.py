@@ -15,8 +15,14 @@ from xlsr_plugin.data.language_sampling import sampling_probabilities
 from xlsr_plugin.synthetic import make_babel_pack, make_commonvoice_release, make_mls_release
 
 
-def seconds(tsv) -> float:
-    return sum(int(line.split("\t")[1]) for line in tsv.read_text().splitlines()[1:]) / 16000
+CROP = 48000  # config/pretraining/xlsr_tiny.yaml's max_sample_size: training reads 3 s of a longer clip
+MIN = 4000  # train_tiny's task.min_sample_size: shorter rows are left out at load
+
+
+def seconds(tsv, crop=None) -> float:
+    """Seconds of the rows kept (at least MIN samples), each capped at `crop` if given."""
+    sizes = [int(line.split("\t")[1]) for line in tsv.read_text().splitlines()[1:]]
+    return sum(min(n, crop or n) for n in sizes if n >= MIN) / 16000
 
 
 @pytest.fixture(scope="module")
@@ -39,23 +45,29 @@ def test_pooled_plan_over_three_corpora(corpora, tmp_path):
     run = train_tiny(corpora, tmp_path, 3, "task.corpora=[cv,mls,babel]",
                      "dataset.valid_subset='valid_pl,valid_mls_pl'", "dataset.validate_interval_updates=3",
                      record=True)
-    hours = {part: seconds(corpora / part / "train.tsv") / 3600 for part in ("cv/es", "cv/pl", "mls/pl", "babel/ka")}
+    parts = ("cv/es", "cv/pl", "mls/pl", "babel/ka")
+    hours = {part: seconds(corpora / part / "train.tsv") / 3600 for part in parts}
+    trained = {part: seconds(corpora / part / "train.tsv", CROP) / 3600 for part in parts}
     totals = {"es": hours["cv/es"], "ka": hours["babel/ka"], "pl": hours["cv/pl"] + hours["mls/pl"]}
+    n_l = {"es": trained["cv/es"], "ka": trained["babel/ka"], "pl": trained["cv/pl"] + trained["mls/pl"]}
     plan = {lang: line for lang, line in re.findall(r"epoch 1 language (\w+): (.*)", run.log)}
     assert set(plan) == {"es", "ka", "pl"}
-    # Languages by alpha 0.5 over their totals (Polish: both corpora), by hand from the manifests.
-    expected = dict(zip(sorted(totals), sampling_probabilities([totals[k] for k in sorted(totals)], 0.5)))
+    # Languages by alpha 0.5 over the audio trained on (Polish: both corpora), each clip capped
+    # at the crop: by hand from the manifests.
+    expected = dict(zip(sorted(n_l), sampling_probabilities([n_l[k] for k in sorted(n_l)], 0.5)))
     for lang, line in plan.items():
         assert float(re.search(r"p=([\d.]+)", line).group(1)) == pytest.approx(expected[lang], abs=1e-4)
         assert float(re.match(r"([\d.]+) hours", line).group(1)) == pytest.approx(totals[lang], abs=1e-3)
-    # Polish pools its corpora (corpus_alpha 1): each corpus in its share of Polish hours.
+        assert float(re.search(r"([\d.]+) hours trained", line).group(1)) == pytest.approx(n_l[lang], abs=1e-3)
+    assert n_l != pytest.approx(totals, abs=1e-3)  # some clips are longer than the crop
+    # Polish pools its corpora (corpus_alpha 1): each corpus in its share of Polish audio trained on.
     shares = dict(re.findall(r"(cv|mls) [\d.]+ h q=([\d.]+)", plan["pl"]))
-    assert float(shares["mls"]) == pytest.approx(hours["mls/pl"] / totals["pl"], abs=1e-4)
-    assert float(shares["cv"]) == pytest.approx(1 - hours["mls/pl"] / totals["pl"], abs=1e-4)
-    assert re.search(r"\(cv [\d.]+ h q=1.0000 \d+ drawn\)$", plan["es"])  # its one corpus
+    assert float(shares["mls"]) == pytest.approx(trained["mls/pl"] / n_l["pl"], abs=1e-4)
+    assert float(shares["cv"]) == pytest.approx(1 - trained["mls/pl"] / n_l["pl"], abs=1e-4)
+    assert re.search(r"\(cv [\d.]+ h q=1.0000 \d+ drawn\);", plan["es"])  # its one corpus
     # Training batches come from the four parts; validation per language and per corpus.
-    parts = {item.rsplit("/", 1)[0] for line in open(run.batches) for item in line.split()}
-    assert parts <= set(hours) and len(parts) >= 2
+    drawn = {item.rsplit("/", 1)[0] for line in open(run.batches) for item in line.split()}
+    assert drawn <= set(hours) and len(drawn) >= 2
     for subset in ("valid_pl", "valid_mls_pl"):
         assert re.search(rf"valid on '{subset}' subset .*loss_pl", run.log)
     assert np.isclose(sum(float(re.search(r"p=([\d.]+)", x).group(1)) for x in plan.values()), 1, atol=1e-3)

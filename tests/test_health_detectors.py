@@ -135,6 +135,16 @@ def test_log_reader_reads_both_entry_points_and_both_formats(tmp_path):
     assert (collapse.status, divergence.status, blank.status) == ("ok", "ok", "FIRED")
 
 
+def test_config_read_whichever_group_it_prints_first(tmp_path):
+    """The plugin's configs compose task_options first: fairseq prints {'task': ..., '_name': ...}."""
+    path = tmp_path / "train.log"
+    task_first = SIMPLE.replace("{'_name': None, ", "{'task': {'health_chance': True}, '_name': None, ")
+    path.write_text(task_first.replace(", 'task': {'normalize': False}}", "}")
+                    + FAIRSEQ_TRAIN.format(u=10, loss=4.4, a=0.05, lr=1e-4))
+    config = read_run(str(path)).config
+    assert config["model"]["num_negatives"] == 20 and config["task"] == {"health_chance": True}
+
+
 def test_config_print_with_bare_choice_values():
     assert config_dict("{'a': gelu, 'b': {'c': None, 'd': [1, 2]}}") == {"a": "gelu", "b": {"c": None, "d": [1, 2]}}
 

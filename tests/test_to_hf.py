@@ -125,10 +125,12 @@ def speech(finetuning_data):
 
 
 def docs_transcripts(folder, wavs, tmp_path):
-    """docs/export.md's transcriber, in a process without fairseq, on the exported `folder`:
-    {"alone": each clip alone, "batched": all clips in one call}."""
+    """docs/export.md's python blocks in order (the transcriber, then its one-file use on the
+    first clip as utterance.wav), in a process without fairseq, on the exported `folder`:
+    {"alone": each clip alone, "batched": all clips in one call, "printed": the one-file use's
+    stdout}."""
     with open(os.path.join(ROOT, "docs", "export.md"), encoding="utf-8") as f:
-        snippet = re.search(r"```python\n(.*?)```", f.read(), re.S).group(1)
+        snippet = "".join(re.findall(r"```python\n(.*?)```", f.read(), re.S))
     run = r"""
 import json, soundfile as sf
 clips = [sf.read(w, dtype="float32")[0] for w in sys.argv[2:]]
@@ -137,11 +139,13 @@ json.dump({"alone": [transcribe([c])[0] for c in clips], "batched": transcribe(c
     cwd = str(tmp_path / "docs_run")
     os.makedirs(cwd, exist_ok=True)
     shutil.copytree(folder, os.path.join(cwd, "xlsr_hf"))  # the snippet's folder name
+    shutil.copy(wavs[0], os.path.join(cwd, "utterance.wav"))  # the one-file use's name
     out = os.path.join(cwd, "transcripts.json")
-    subprocess.run([sys.executable, "-c", BLOCK_FAIRSEQ + snippet + run, out, *wavs], check=True,
-                   cwd=cwd, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    printed = subprocess.run([sys.executable, "-c", BLOCK_FAIRSEQ + snippet + run, out, *wavs], check=True,
+                             cwd=cwd, env=dict(os.environ, OMP_NUM_THREADS="1"), stdout=subprocess.PIPE,
+                             text=True).stdout
     with open(out, encoding="utf-8") as f:
-        return json.load(f)
+        return dict(json.load(f), printed=printed)
 
 
 @pytest.fixture(scope="module")
@@ -222,6 +226,7 @@ def test_phone_model_transcripts_equal_fairseq_h_lines(ctc_checkpoint, finetunin
     assert all(" | " in t for t in fairseq_text)  # phones, word boundaries inside
     transcripts = docs_transcripts(folder, speech, tmp_path)
     assert transcripts["alone"] == transcripts["batched"] == fairseq_text
+    assert transcripts["printed"] == fairseq_text[0] + "\n"
     assert hf_json(folder, "processor_config.json")["feature_extractor"]["return_attention_mask"] is False
 
 
@@ -238,6 +243,7 @@ def test_layer_norm_model_transcripts_alone_and_batched_equal(finetuning_data, s
     wavs = [*speech, speech[0]]  # the shorter test_1 padded to test_0, test_0 twice
     transcripts = docs_transcripts(folder, wavs, tmp_path)
     assert transcripts["alone"] == transcripts["batched"]
+    assert transcripts["printed"] == transcripts["alone"][0] + "\n"
     assert len(set(transcripts["batched"])) == 2 and all(t.strip() for t in transcripts["batched"])
 
 

@@ -91,7 +91,9 @@ def _read_line(line: str, log: RunLog) -> None:
     if not match:
         return
     tag, msg = match.group("tag") or match.group("tag2"), match.group("msg") or match.group("msg2") or ""
-    if msg.startswith("{'_name'") and not log.config:
+    # its first key is the first config group composed: '_name' in stock fairseq, 'task' where
+    # a config's defaults list a task-options file first
+    if tag == "fairseq_cli.train" and msg.startswith("{'") and not log.config:
         log.config = config_dict(msg)
     elif tag == "train_inner" or "valid on '" in msg or (
             tag != "train" and msg.startswith("{") and f'"{tag}_num_updates"' in msg):
