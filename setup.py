@@ -33,8 +33,8 @@ setup(
     name="xlsr_plugin",
     version="0.1.0",
     description="XLSR multilingual wav2vec 2.0 pretraining and CTC fine-tuning for fairseq",
-    # manifests/ is a package too: xlsr_plugin.synthetic reads its language table.
-    packages=find_packages(include=["xlsr_plugin", "xlsr_plugin.*", "manifests", "manifests.*"]),
+    # manifests/*.py are scripts over xlsr_plugin.preparation, not a package of their own.
+    packages=find_packages(include=["xlsr_plugin", "xlsr_plugin.*"]),
     python_requires=">=3.11",  # what is tested (fairseq-fixed); see constraints.txt
     license="MIT",
     install_requires=INSTALL_REQUIRES,

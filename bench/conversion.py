@@ -25,8 +25,8 @@ from pathlib import Path
 import soundfile as sf
 from _smoke import parse_args
 
-from manifests._pipeline import Options
-from manifests.commonvoice import prepare_commonvoice
+from xlsr_plugin.preparation.pipeline import Options
+from xlsr_plugin.preparation.commonvoice import prepare_commonvoice
 from xlsr_plugin.synthetic import make_commonvoice_release
 
 

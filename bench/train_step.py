@@ -88,8 +88,9 @@ def make_data(data: Path, langs, args) -> None:
 
 
 def hours(manifest: Path) -> float:
-    lines = manifest.read_text().splitlines()[1:]
-    return sum(int(line.split("\t")[1]) for line in lines) / 16000 / 3600
+    from xlsr_plugin.data.manifests import read_manifest
+
+    return sum(frames for _, frames in read_manifest(str(manifest))[1]) / 16000 / 3600
 
 
 def plugin_only_keys(config_name: str) -> list:

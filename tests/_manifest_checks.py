@@ -6,21 +6,17 @@ from pathlib import Path
 
 import soundfile as sf
 
-from manifests._labels import letters
+from xlsr_plugin.data.manifests import read_manifest
+from xlsr_plugin.preparation.labels import letters
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def read_tsv(path):
     """(root, [(absolute path, frames)]) of a fairseq manifest."""
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
-    root = lines[0]
+    root, rows = read_manifest(str(path))
     assert os.path.isabs(root), root
-    rows = []
-    for line in lines[1:]:
-        rel, frames = line.split("\t")
-        rows.append((os.path.join(root, rel), int(frames)))
-    return root, rows
+    return root, [(os.path.join(root, rel), frames) for rel, frames in rows]
 
 
 def check_split(lang_dir, split, kinds=("wrd", "ltr", "phn")):

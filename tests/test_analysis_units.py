@@ -10,6 +10,7 @@ import soundfile as sf
 import torch
 
 from xlsr_plugin.analysis import unit_counting, unit_stats, units
+from xlsr_plugin.data.manifests import read_manifest
 
 RATE = 16000
 TINY = dict(
@@ -91,7 +92,7 @@ def setup(tmp_path_factory):
 
 def _direct_counts(model, data, lang, normalize=True):
     """Each utterance alone through the model's own quantize, no batching."""
-    root, rows = unit_counting.read_manifest(os.path.join(data, lang, "valid.tsv"))
+    root, rows = read_manifest(os.path.join(data, lang, "valid.tsv"))
     q = model.quantizer
     counts = np.zeros(q.num_vars ** q.groups, dtype=np.int64)
     with torch.no_grad():

@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 
 from _pretraining_runs import train_tiny
-from manifests._pipeline import Options
-from manifests.babel import prepare_babel
-from manifests.commonvoice import prepare_commonvoice
-from manifests.mls import prepare_mls
+from xlsr_plugin.preparation.pipeline import Options
+from xlsr_plugin.preparation.babel import prepare_babel
+from xlsr_plugin.preparation.commonvoice import prepare_commonvoice
+from xlsr_plugin.preparation.mls import prepare_mls
 from xlsr_plugin.data.language_sampling import sampling_probabilities
+from xlsr_plugin.data.manifests import read_manifest
 from xlsr_plugin.synthetic import make_babel_pack, make_commonvoice_release, make_mls_release
 
 
@@ -21,7 +22,7 @@ MIN = 4000  # train_tiny's task.min_sample_size: shorter rows are left out at lo
 
 def seconds(tsv, crop=None) -> float:
     """Seconds of the rows kept (at least MIN samples), each capped at `crop` if given."""
-    sizes = [int(line.split("\t")[1]) for line in tsv.read_text().splitlines()[1:]]
+    sizes = [frames for _, frames in read_manifest(str(tsv))[1]]
     return sum(min(n, crop or n) for n in sizes if n >= MIN) / 16000
 
 

@@ -9,9 +9,10 @@ import sys
 import pytest
 
 from examples.xlsr10_mini import results
+from examples.xlsr10_mini.finetune import per_of
 from examples.xlsr10_mini.settings import parse
 from examples.xlsr10_mini.pretrain import pretrain_job
-from examples.xlsr10_mini.stages import Job, Runner, StageFailed, config_fingerprint
+from examples.xlsr10_mini.job_runner import Job, Runner, StageFailed, config_fingerprint
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -218,3 +219,11 @@ def test_markers_fingerprint_the_configs_they_ran(tmp_path):
                                             "config/pretraining/task_options/xlsr_pretraining.yaml",
                                             "config/pretraining/xlsr_mini.yaml",
                                             "config/pretraining/xlsr_tiny.yaml", "xlsr_plugin"]
+
+
+def test_decode_per_is_read_from_the_scorer_line():
+    """The demo reads fairseq-generate's score line with the plugin's one reader: 2 errors in
+    12 phones is 16.67 (by hand); another scorer's line is no PER."""
+    line = "Generate test_fi with beam=5: PER: 16.67 (2 errors / 12 reference units, 3 utterances)"
+    assert per_of("H-0\t-1.0\ta b\n" + line) == {"per": 16.67, "errors": 2, "units": 12}
+    assert per_of(line.replace("PER", "CER")) is None and per_of("no score line") is None

@@ -4,10 +4,10 @@ import re
 
 import pytest
 
-import _manifest_checks  # noqa: F401  (makes manifests/ importable)
 from examples.xlsr10_mini.settings import HIGH, LOW, MID, Settings
-from manifests import _labels
-from manifests.languages import MLS_LANGUAGES, cv_locale, espeak_voice, lang_code
+from xlsr_plugin.preparation import labels
+from xlsr_plugin.preparation.languages import (MLS_LANGUAGES, cv_locale, default_espeak_voice,
+                                               lang_code)
 from xlsr_plugin.synthetic import make_sentences, speaker_voices, synthesize
 
 # The demo's ten Common Voice locales, the pretraining tests' languages (tests/conftest.py), the
@@ -19,10 +19,10 @@ USED = sorted(set(HIGH + MID + LOW) | {"fi", "sw", "ka"} | {"pl", "pt"})
 def test_code_voice_and_phonemes(name):
     code = lang_code(name)
     assert re.fullmatch(r"[a-z]{2,3}(-[a-z]+)?", code) and cv_locale(code) == name
-    voice = espeak_voice(name)
-    assert _labels.espeak_voice(code) == voice  # the labels' voice is the speech's voice
+    voice = default_espeak_voice(name)
+    assert labels.installed_espeak_voice(code) == voice  # the labels' voice is the speech's voice
     (sentence,) = make_sentences(name, 1, seed=3)
-    (phones,) = _labels.phonemize([sentence], voice)
+    (phones,) = labels.phonemize([sentence], voice)
     assert len(phones.split()) >= 3 and "(" not in phones  # no language-switch flag such as (en)
     (audio,) = synthesize([sentence], speaker_voices(name, 1))
     assert len(audio) > 8000
@@ -37,8 +37,9 @@ def test_demo_languages_are_codes_of_the_table():
                                              ("zh-HK", "yue", "yue"), ("sv-SE", "sv", "sv"),
                                              ("es-AR", "es-ar", "es"), ("fr", "fr", "fr-fr")])
 def test_hand_checked_entries(name, code, voice):
-    assert (lang_code(name), espeak_voice(name)) == (code, voice)
+    assert (lang_code(name), default_espeak_voice(name)) == (code, voice)
 
 
 def test_mls_names_are_codes():
-    assert MLS_LANGUAGES["polish"] == "pl" and all(map(_labels.espeak_voice, MLS_LANGUAGES.values()))
+    assert MLS_LANGUAGES["polish"] == "pl"
+    assert all(map(labels.installed_espeak_voice, MLS_LANGUAGES.values()))

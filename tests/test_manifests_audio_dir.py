@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from _manifest_checks import REPO, read_tsv
-from manifests._pipeline import Options
-from manifests.audio_dir import prepare_audio_dir
+from xlsr_plugin.preparation.pipeline import Options
+from xlsr_plugin.preparation.audio_dir import prepare_audio_dir
 from xlsr_plugin.synthetic import make_audio_dir
 
 

@@ -7,9 +7,9 @@ import pytest
 import soundfile as sf
 
 from _manifest_checks import check_dicts, check_skipped, check_split, read_dict, read_tsv
-from manifests._labels import UNKNOWN_SPEECH
-from manifests._pipeline import Options
-from manifests.babel import clean_text, main, prepare_babel, read_segments, speaker_of
+from xlsr_plugin.preparation.labels import UNKNOWN_SPEECH
+from xlsr_plugin.preparation.pipeline import Options
+from xlsr_plugin.preparation.babel import clean_text, main, prepare_babel, read_segments, speaker_of
 from xlsr_plugin.synthetic import make_babel_pack
 
 SEGMENTS = 3  # spoken segments per recording

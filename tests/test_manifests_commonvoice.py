@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from _manifest_checks import REPO, check_dicts, check_fewshot, check_split, read_tsv
-from manifests._labels import normalize_words
-from manifests.commonvoice import find_locales, main, prepare_commonvoice
-from manifests._pipeline import Options
+from xlsr_plugin.preparation.labels import normalize_words
+from xlsr_plugin.preparation.commonvoice import find_locales, main, prepare_commonvoice
+from xlsr_plugin.preparation.pipeline import Options
 from xlsr_plugin.synthetic import make_commonvoice_release
 
 HOURS = {"train_5s": 5 / 3600, "train_10s": 10 / 3600}

@@ -1,12 +1,12 @@
 """Label normalization, letters, phonemes and few-shot draws, with hand-worked answers."""
 import pytest
 
-import _manifest_checks  # noqa: F401  (makes manifests/ importable)
-from manifests.commonvoice import main as commonvoice_main
-from manifests.fewshot import balanced_order, fewshot_name, fewshot_names, nested_subsets
+from xlsr_plugin.preparation.commonvoice import main as commonvoice_main
+from xlsr_plugin.preparation.fewshot import (balanced_order, fewshot_name, fewshot_names,
+                                             nested_subsets)
 from _manifest_checks import read_dict
-from manifests._labels import (espeak_voice, letters, normalize_words, phonemize,
-                               write_language_dicts, write_union_dicts)
+from xlsr_plugin.preparation.labels import (installed_espeak_voice, letters, normalize_words,
+                                            phonemize, write_language_dicts, write_union_dicts)
 
 
 @pytest.mark.parametrize("text,lang,words", [
@@ -26,8 +26,9 @@ def test_letters():
 
 
 def test_phonemize_keeps_lines_aligned():
-    voice = espeak_voice("es")
-    assert voice == "es" and espeak_voice("zh") == "cmn-latn-pinyin" and espeak_voice("xx") is None
+    voice = installed_espeak_voice("es")
+    assert voice == "es" and installed_espeak_voice("zh") == "cmn-latn-pinyin"
+    assert installed_espeak_voice("xx") is None
     out = phonemize(["hola amigo", "", "sí"], voice)
     assert out[1] == "" and out[0].count("|") == 1 and out[2]
     assert out[0].split(" | ")[0].split() == ["o", "l", "a"]
@@ -68,16 +69,16 @@ def test_balanced_order_and_nesting():
 
 
 def test_mandarin_phonemes_are_mandarin():
-    from manifests._labels import espeak_voice, phonemize
+    from xlsr_plugin.preparation.labels import installed_espeak_voice, phonemize
 
-    (phones,) = phonemize(["中国"], espeak_voice("zh"))
+    (phones,) = phonemize(["中国"], installed_espeak_voice("zh"))
     # ts. o n ɡ5 | k u o ɜ: Mandarin phones with tones, not English letter names
     assert "ts." in phones.split() and "(en)" not in phones and "|" in phones
 
 
 def test_unknown_speech_is_one_unit_of_every_label_kind(monkeypatch):
-    from manifests import _pipeline
-    from manifests._labels import UNKNOWN_SPEECH as UNK
+    from xlsr_plugin.preparation import pipeline
+    from xlsr_plugin.preparation.labels import UNKNOWN_SPEECH as UNK
 
     assert normalize_words(f"Hello, {UNK} World!{UNK}") == f"hello {UNK} world {UNK}"
     assert letters(f"ab {UNK} c") == f"a b | {UNK} | c |"
@@ -88,8 +89,8 @@ def test_unknown_speech_is_one_unit_of_every_label_kind(monkeypatch):
         seen.extend(sentences)
         return [" | ".join(" ".join(w) for w in s.split()) for s in sentences]
 
-    monkeypatch.setattr(_pipeline, "phonemize", fake_phonemize)
-    out = _pipeline.phonemize_sentences([f"ab {UNK} c", UNK, "xy", f"{UNK} ab"], "fi")
+    monkeypatch.setattr(pipeline, "phonemize", fake_phonemize)
+    out = pipeline.phonemize_sentences([f"ab {UNK} c", UNK, "xy", f"{UNK} ab"], "fi")
     assert out == [f"a b | {UNK} | c", UNK, "x y", f"{UNK} | a b"]
     assert sorted(seen) == ["ab", "c", "xy"]  # each fragment phonemized once
 

@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 
 from _manifest_checks import check_dicts, check_fewshot, check_skipped, check_split, read_tsv
-from manifests._pipeline import Options
-from manifests.mls import main, prepare_mls
+from xlsr_plugin.preparation.pipeline import Options
+from xlsr_plugin.preparation.mls import main, prepare_mls
 from xlsr_plugin.synthetic import make_mls_release
 
 

@@ -4,10 +4,10 @@ match (issue 11's measured case: Common Voice pl, then MLS polish into the same 
 import pytest
 
 from _manifest_checks import check_split, read_tsv
-from manifests._pipeline import Options
-from manifests.commonvoice import main as commonvoice_main
-from manifests.commonvoice import prepare_commonvoice
-from manifests.mls import main as mls_main
+from xlsr_plugin.preparation.pipeline import Options
+from xlsr_plugin.preparation.commonvoice import main as commonvoice_main
+from xlsr_plugin.preparation.commonvoice import prepare_commonvoice
+from xlsr_plugin.preparation.mls import main as mls_main
 from xlsr_plugin.synthetic import make_commonvoice_release, make_mls_release
 
 

@@ -128,8 +128,8 @@ def test_fewshot_study(tmp_path, demo_out):
         assert seed["xlsr10"]["per"][x] == seed["xlsr10"]["per"][f"ky {x}"]
         assert seed["gain_none"]["per"][x] == pytest.approx(
             seed["none"]["per"][x] - seed["xlsr10"]["per"][x], abs=0.01)
-    # The subsets nest and are drawn speaker by speaker (manifests/fewshot.py): ky's train
-    # split is one clip of each of its two training voices here.
+    # The subsets nest and are drawn speaker by speaker (xlsr_plugin/preparation/fewshot.py):
+    # ky's train split is one clip of each of its two training voices here.
     data = tmp_path / "data"
     small, large, train = (set(read_subset(str(data), "ky", name))
                            for name in ("train_1200ms", "train_6s", "train"))

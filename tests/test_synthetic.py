@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from xlsr_plugin.synthetic import (espeak_voice, make_commonvoice_release, make_sentences,
+from xlsr_plugin.synthetic import (default_espeak_voice, make_commonvoice_release, make_sentences,
                                    speaker_voices, synthesize)
 
 
@@ -20,7 +20,7 @@ def test_sentences_are_deterministic_and_in_script():
 @pytest.mark.parametrize("lang,voice", [("zh-CN", "cmn-latn-pinyin"), ("sv-SE", "sv"), ("fr", "fr-fr"),
                                         ("ky", "ky"), ("tt", "tt")])
 def test_voices(lang, voice):
-    assert espeak_voice(lang) == voice
+    assert default_espeak_voice(lang) == voice
     assert len(set(speaker_voices(lang, 15))) == 15
 
 

@@ -6,7 +6,7 @@ import pytest
 from fairseq.tasks import setup_task
 from omegaconf import OmegaConf
 
-from xlsr_plugin.data.manifests import ManifestError
+from xlsr_plugin.data.manifests import ManifestError, read_manifest
 from xlsr_plugin.tasks.xlsr_pretraining import XlsrPretrainingConfig
 
 
@@ -39,6 +39,15 @@ def test_malformed_line_is_named(tmp_path):
     path = _manifest(tmp_path, "es", "train", ["a.wav\t16000", "b.wav 16000", "c.wav\t1"])
     with pytest.raises(ManifestError, match=rf"{path}, line 3: expected 'relative/path<TAB>frames'"):
         _task(tmp_path).load_dataset("train")
+
+
+def test_the_manifest_reader_reads_rows_and_names_a_bad_line(tmp_path):
+    """The one reader of fairseq's .tsv (data preparation, analysis, demo and tests use it)."""
+    path = _manifest(tmp_path, "es", "train", ["a.wav\t16000", "sub/b.flac\t8000"])
+    assert read_manifest(str(path)) == (str(tmp_path / "es"), [("a.wav", 16000), ("sub/b.flac", 8000)])
+    path = _manifest(tmp_path, "es", "train", ["a.wav\t16000", "", "c.wav\t1"])
+    with pytest.raises(ManifestError, match=rf"{path}, line 3: expected 'relative/path<TAB>frames'"):
+        read_manifest(str(path))
 
 
 def test_missing_root_folder(tmp_path):

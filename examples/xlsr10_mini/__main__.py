@@ -5,7 +5,7 @@ import sys
 
 from examples.xlsr10_mini import pipeline, results
 from examples.xlsr10_mini.settings import parse
-from examples.xlsr10_mini.stages import StageFailed, shown_path
+from examples.xlsr10_mini.job_runner import StageFailed, shown_path
 
 
 def main(argv=None) -> int:

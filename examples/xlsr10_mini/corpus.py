@@ -12,9 +12,9 @@ import sys
 from typing import Dict, Optional, Sequence
 
 from examples.xlsr10_mini.settings import Settings
-from examples.xlsr10_mini.stages import Job, Runner
-from manifests.fewshot import fewshot_name
-from manifests.languages import cv_locale
+from examples.xlsr10_mini.job_runner import Job, Runner
+from xlsr_plugin.preparation.fewshot import fewshot_name
+from xlsr_plugin.preparation.languages import cv_locale
 
 logger = logging.getLogger(__name__)
 

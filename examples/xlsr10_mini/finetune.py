@@ -8,20 +8,16 @@ one such run; the studies (``examples/xlsr10_mini/studies``) build their own, on
 subsets, from pretraining runs kept in the demo's folder.
 """
 import os
-import re
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
 from examples.xlsr10_mini.corpus import ROOT, data_dir, finetune_subset
 from examples.xlsr10_mini.pretrain import USER_DIR, checkpoint, model_names, pretrain_job
 from examples.xlsr10_mini.settings import Settings
-from examples.xlsr10_mini.stages import Job, config_fingerprint, fairseq_tool, read_validations
+from examples.xlsr10_mini.job_runner import Job, config_fingerprint, fairseq_tool, read_validations
+from xlsr_plugin.scoring.score_line import read_score_line
 
 CONFIG_DIR = os.path.join(ROOT, "config", "finetuning")
-
-_PER = re.compile(r"^Generate (\S+) with beam=\d+: PER: ([\d.]+) \((\d+) errors / (\d+) "
-                  r"reference units", re.M)
-
 
 @dataclass
 class FineTuning:
@@ -138,12 +134,17 @@ def read_per(s: Settings, run: FineTuning) -> Optional[Dict]:
         if os.path.exists(path):
             with open(path, encoding="utf-8", errors="replace") as f:
                 texts.append(f.read())
-    for text in texts:
-        found = _PER.findall(text)
-        if found:
-            _, per, errors, units = found[-1]
-            return {"per": float(per), "errors": int(errors), "units": int(units)}
-    return None
+    return next(filter(None, map(per_of, texts)), None)
+
+
+def per_of(text: str) -> Optional[Dict]:
+    """``{"per", "errors", "units"}`` of the `per` scorer's line in ``text`` (the PER as it
+    prints it, to two decimals), or None."""
+    score = read_score_line(text)
+    if not score or score.scorer != "PER" or score.errors is None:
+        return None
+    per = 100.0 * score.errors / score.reference_units if score.reference_units else 0.0
+    return {"per": round(per, 2), "errors": score.errors, "units": score.reference_units}
 
 
 def read_pers(s: Settings, runs: List[FineTuning]) -> Dict[str, Dict]:

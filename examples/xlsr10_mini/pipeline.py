@@ -7,7 +7,7 @@ from typing import Callable, Dict, List
 
 from examples.xlsr10_mini import corpus, finetune, pretrain, results
 from examples.xlsr10_mini.settings import Settings
-from examples.xlsr10_mini.stages import Job, Runner
+from examples.xlsr10_mini.job_runner import Job, Runner
 
 logger = logging.getLogger(__name__)
 

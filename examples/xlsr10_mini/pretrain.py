@@ -17,7 +17,7 @@ from typing import Dict, List
 
 from examples.xlsr10_mini.corpus import ROOT, data_dir, data_params
 from examples.xlsr10_mini.settings import Settings
-from examples.xlsr10_mini.stages import Job, config_fingerprint, fairseq_tool, read_validations
+from examples.xlsr10_mini.job_runner import Job, config_fingerprint, fairseq_tool, read_validations
 
 USER_DIR = os.path.join(ROOT, "xlsr_plugin")
 CONFIG_DIR = os.path.join(ROOT, "config", "pretraining")

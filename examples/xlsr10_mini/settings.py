@@ -4,7 +4,7 @@ import os
 from dataclasses import dataclass, fields
 from typing import ClassVar, Dict, List, Optional, Sequence
 
-from manifests.languages import cv_locale, lang_code
+from xlsr_plugin.preparation.languages import cv_locale, lang_code
 
 # The ten languages of XLSR-10 as Common Voice locales, by tier: the paper's Common Voice hours
 # (fr 353, es 168, it 90, ru 55, zh 50 | nl 29, tt 17 | ky 17, tr 11, sv 3) made small.

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from xlsr_plugin.checkpoint_loading import TRUST_FLAG, check_checkpoint, fairseq_loads
+from xlsr_plugin.data.manifests import read_manifest
 
 logger = logging.getLogger(__name__)
 
@@ -67,18 +68,6 @@ def load_quantizer_model(checkpoint: str, data: Optional[str] = None,
     logger.info("loaded %s: %d groups x %d entries, normalize=%s, batched=%s", checkpoint,
                 model.quantizer.groups, model.quantizer.num_vars, normalize, pad_safe)
     return LoadedQuantizer(model=model, normalize=normalize, pad_safe=pad_safe)
-
-
-def read_manifest(path: str) -> Tuple[str, List[Tuple[str, int]]]:
-    """fairseq manifest: root folder, then ``(relative path, frames)`` rows."""
-    with open(path, encoding="utf-8") as f:
-        root = f.readline().rstrip("\n")
-        rows = []
-        for line in f:
-            if line.strip():
-                rel, frames = line.rstrip("\n").split("\t")[:2]
-                rows.append((rel, int(frames)))
-    return root, rows
 
 
 def select_utterances(rows: Sequence[Tuple[str, int]], max_hours: Optional[float],

@@ -66,18 +66,28 @@ def parse_split(
     return split, list(langs), corpora
 
 
+def read_manifest(path: str) -> Tuple[str, List[Tuple[str, int]]]:
+    """(root folder, [(relative path, frames)]) of a fairseq manifest; a line that is not
+    ``relative/path<TAB>frames`` is a ManifestError naming the file and the line."""
+    with open(path, encoding="utf-8") as f:
+        root = f.readline().rstrip("\n")
+        return root, [_manifest_row(path, number, line) for number, line in enumerate(f, start=2)]
+
+
+def _manifest_row(path: str, number: int, line: str) -> Tuple[str, int]:
+    fields = line.rstrip("\n").split("\t")
+    if len(fields) != 2 or not fields[1].strip().isdigit():
+        raise ManifestError(f"{path}, line {number}: expected 'relative/path<TAB>frames', "
+                            f"found {line.rstrip()!r}")
+    return fields[0], int(fields[1])
+
+
 def find_malformed_line(path: str) -> Optional[str]:
     """A description of the first malformed line of a manifest, or None."""
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, start=1):
-            if number == 1:
-                continue
-            fields = line.rstrip("\n").split("\t")
-            if len(fields) != 2 or not fields[1].strip().isdigit():
-                return (
-                    f"{path}, line {number}: expected 'relative/path<TAB>frames', "
-                    f"found {line.rstrip()!r}"
-                )
+    try:
+        read_manifest(path)
+    except ManifestError as error:
+        return str(error)
     return None
 
 

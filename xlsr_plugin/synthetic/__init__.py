@@ -10,4 +10,8 @@ from xlsr_plugin.synthetic.releases import (  # noqa: F401
     make_mls_release,
 )
 from xlsr_plugin.synthetic.sentences import make_sentences  # noqa: F401
-from xlsr_plugin.synthetic.speech import espeak_voice, speaker_voices, synthesize  # noqa: F401
+from xlsr_plugin.synthetic.speech import (  # noqa: F401
+    default_espeak_voice,
+    speaker_voices,
+    synthesize,
+)

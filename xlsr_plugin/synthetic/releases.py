@@ -16,7 +16,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from manifests.languages import MLS_LANGUAGES
+from xlsr_plugin.preparation.languages import MLS_LANGUAGES
 from xlsr_plugin.synthetic.sentences import make_sentences
 from xlsr_plugin.synthetic.speech import speaker_voices, synthesize
 

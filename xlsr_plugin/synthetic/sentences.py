@@ -10,7 +10,7 @@ from typing import List
 
 from babel import Locale
 
-from manifests.languages import cldr_locale, is_unspaced
+from xlsr_plugin.preparation.languages import cldr_locale, is_unspaced
 
 
 def _is_word(word: str) -> bool:

@@ -9,7 +9,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from manifests.languages import espeak_voice
+from xlsr_plugin.preparation.languages import default_espeak_voice
 
 # espeak-ng variants (files in espeak-ng-data/voices/!v) with their pitch and speed offsets, so
 # that "speakers" differ in timbre, pitch and rate.
@@ -22,7 +22,7 @@ def speaker_voices(lang: str, n: int, shift: int = 0) -> List[str]:
     With ``shift`` k, variants k and k+1 come first and variants 0..k-1 right after them. In a
     release (speaker 0 records test, speaker 1 dev, the rest train), shift 2 thus trains on the
     variants that record test and dev at shift 0."""
-    base = espeak_voice(lang)
+    base = default_espeak_voice(lang)
     order = [shift, shift + 1, *range(shift), *range(shift + 2, max(n, shift + 2))][:n]
     return [f"{base}+{_VARIANTS[i % len(_VARIANTS)]}" + ("" if i < len(_VARIANTS)
                                                           else f"@{i // len(_VARIANTS)}")

@@ -18,7 +18,7 @@ from typing import Callable, ClassVar, Dict, Optional, Sequence
 from examples.xlsr10_mini import corpus, finetune, pretrain, results
 from examples.xlsr10_mini.finetune import FineTuning
 from examples.xlsr10_mini.settings import PRESETS, Settings, parse
-from examples.xlsr10_mini.stages import Job, Runner, StageFailed, shown_path
+from examples.xlsr10_mini.job_runner import Job, Runner, StageFailed, shown_path
 
 @dataclass
 class StudySettings(Settings):

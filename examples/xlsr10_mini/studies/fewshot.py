@@ -12,8 +12,8 @@ outside the ten: it is pretrained on exactly the audio that language contributes
 French by default as the paper's largest Common Voice language. Unlike LibriVox, which holds
 more audio than XLSR-53's whole set, it has a sixth of XLSR-10's.
 
-The label subsets are the manifests' few-shot subsets (``manifests/fewshot.py``): drawn
-speaker-balanced from one seeded order, so the smaller sets are inside the larger ones. They
+The label subsets are the manifests' few-shot subsets (``xlsr_plugin/preparation/fewshot.py``):
+drawn speaker-balanced from one seeded order, so the smaller sets are inside the larger ones. They
 are written for the fine-tuned languages into the study's own ``data/``.
 
     python -m examples.xlsr10_mini.studies.fewshot --seeds 3
@@ -27,8 +27,9 @@ from examples.xlsr10_mini import corpus, pretrain, results
 from examples.xlsr10_mini.finetune import FineTuning
 from examples.xlsr10_mini.settings import split
 from examples.xlsr10_mini.studies.common import Study, StudySettings, main, pretraining_accuracy
-from manifests._common import RATE
-from manifests.fewshot import fewshot_name
+from xlsr_plugin.data.manifests import read_manifest
+from xlsr_plugin.preparation.conversion import RATE
+from xlsr_plugin.preparation.fewshot import fewshot_name
 
 TITLE = "Few-shot labels in miniature"
 
@@ -75,10 +76,8 @@ def tag(minutes: float) -> str:
 
 
 def read_subset(data: str, lang: str, name: str) -> List[Tuple[str, int]]:
-    """(audio path, frames) of the manifest DATA/<lang>/<name>.tsv (root line skipped)."""
-    with open(os.path.join(data, lang, name + ".tsv"), encoding="utf-8") as f:
-        lines = f.read().splitlines()[1:]
-    return [(path, int(frames)) for path, frames in (line.split("\t") for line in lines)]
+    """(relative audio path, frames) of the manifest DATA/<lang>/<name>.tsv."""
+    return read_manifest(os.path.join(data, lang, name + ".tsv"))[1]
 
 
 def labelled_seconds(s: FewshotSettings) -> Dict[str, Dict[str, float]]:

@@ -20,7 +20,7 @@ from examples.xlsr10_mini import corpus, pretrain, results
 from examples.xlsr10_mini.finetune import FineTuning
 from examples.xlsr10_mini.settings import split
 from examples.xlsr10_mini.studies.common import Study, StudySettings, main, pretraining_accuracy
-from manifests.languages import cv_locale
+from xlsr_plugin.preparation.languages import cv_locale
 
 TITLE = "Unseen languages in miniature"
 

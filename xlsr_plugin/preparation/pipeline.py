@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Set
 
-from manifests._common import (RATE, Item, Job, Report, atomic_write_text, progress,
-                               refuse_shorten, remove_partial, run_jobs, write_tsv)
-from manifests._labels import (UNKNOWN_SPEECH, espeak_voice, letters, normalize_words,
-                               phonemize, write_language_dicts, write_union_dicts)
-from manifests._provenance import remove_stale
-from manifests.fewshot import fewshot_name, fewshot_names, nested_subsets
+from xlsr_plugin.preparation.conversion import (RATE, ConversionJob, Item, Report,
+                                                atomic_write_text, convert_all, progress,
+                                                refuse_shorten, remove_partial, write_tsv)
+from xlsr_plugin.preparation.labels import (UNKNOWN_SPEECH, installed_espeak_voice, letters,
+                                            normalize_words, phonemize, write_language_dicts,
+                                            write_union_dicts)
+from xlsr_plugin.preparation.provenance import remove_stale
+from xlsr_plugin.preparation.fewshot import fewshot_name, fewshot_names, nested_subsets
 
 logger = logging.getLogger(__name__)
 
@@ -65,12 +67,12 @@ def convert_splits(lang: str, splits: Mapping[str, Sequence[Item]], opts: Option
             if labeled and not words:
                 stats.skip(item, "empty_text", "no words left in its transcript once normalized")
                 continue
-            jobs.append(Job(item.src, str(audio_dir / f"{item.uid}.flac"), *bounds,
-                            item.start, item.end, opts.band_limit))
+            jobs.append(ConversionJob(item.src, str(audio_dir / f"{item.uid}.flac"), *bounds,
+                                      item.start, item.end, opts.band_limit))
             owners.append((split, item, words))
     refuse_shorten({job.src for job in jobs})
     rows = {split: [] for split in splits}
-    results = run_jobs(jobs, opts.workers, f"{lang}: converting")
+    results = convert_all(jobs, opts.workers, f"{lang}: converting")
     for (split, item, words), done in zip(owners, results):
         if done.reason:
             report.split(lang, split).skip(item, done.reason, done.detail)
@@ -82,7 +84,7 @@ def convert_splits(lang: str, splits: Mapping[str, Sequence[Item]], opts: Option
 def add_phonemes(lang: str, rows: Dict[str, List[Row]], report: Report) -> bool:
     """Phonemize every row with the language's espeak-ng voice (one batch); rows whose phones
     come out empty are dropped. False when espeak-ng has no voice for ``lang``."""
-    voice = espeak_voice(lang)
+    voice = installed_espeak_voice(lang)
     if voice is None:
         logger.warning("espeak-ng has no voice for %s: no .phn files for it", lang)
         return False

@@ -1,10 +1,8 @@
 """The one language table: corpus names -> language codes -> espeak-ng voices and CLDR locales.
 
-Imported by the manifests (codes of Common Voice locales and MLS names, phonemizer voices), the
-synthetic speech (espeak-ng voices, CLDR vocabularies) and the demo (its Common Voice locales).
-Pure tables and string functions: no fairseq, torch or espeak-ng import, so data preparation stays
-light. It lives in ``manifests/`` because importing anything under ``xlsr_plugin/`` imports
-fairseq (the package registers its components on import).
+Imported by the data preparation (codes of Common Voice locales and MLS names, phonemizer
+voices), the synthetic speech (espeak-ng voices, CLDR vocabularies) and the demo (its Common Voice
+locales). Pure tables and string functions: no fairseq, torch or espeak-ng import.
 
 A language code is the name of a DATA/<lang>/ folder: ISO 639-1 where one exists, else 639-3,
 lowercase (DESIGN.md).
@@ -45,9 +43,10 @@ def cv_locale(lang: str) -> str:
     return _LANG_TO_CV_LOCALE.get(lang, lang)
 
 
-def espeak_voice(name: str) -> str:
+def default_espeak_voice(name: str) -> str:
     """The espeak-ng voice of ``name`` (a code or a Common Voice locale): the table's, else the
-    code's language part (``zh-CN`` -> ``cmn-latn-pinyin``, ``es-ar`` -> ``es``)."""
+    code's language part (``zh-CN`` -> ``cmn-latn-pinyin``, ``es-ar`` -> ``es``). Not checked
+    against the installed espeak-ng: ``labels.installed_espeak_voice`` is."""
     code = lang_code(name)
     return ESPEAK_VOICES.get(code, code.split("-")[0])
 

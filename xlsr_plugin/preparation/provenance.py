@@ -3,7 +3,7 @@ and removal of the label files an earlier run wrote that the new one does not re
 from pathlib import Path
 from typing import Mapping
 
-from manifests._common import atomic_write_text
+from xlsr_plugin.preparation.conversion import atomic_write_text
 
 SOURCE_FILE = "source.txt"
 # What a run writes at the top of a language folder (manifests, labels, dictionaries).

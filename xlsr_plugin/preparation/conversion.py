@@ -45,7 +45,7 @@ class Converted(NamedTuple):
 
 
 @dataclass
-class Job:
+class ConversionJob:
     """What a worker process gets: where to read, where to write, which lengths to keep."""
     src: str
     dst: str
@@ -56,7 +56,7 @@ class Job:
     band_limit: Optional[int] = None  # Hz: resampled to this rate first when above it
 
 
-def _length_skip(frames: int, job: Job) -> Optional[Converted]:
+def _length_skip(frames: int, job: ConversionJob) -> Optional[Converted]:
     seconds = f"{frames / RATE:.2f} s"
     if frames < job.min_frames:
         return Converted(None, 0, "too_short",
@@ -67,7 +67,7 @@ def _length_skip(frames: int, job: Job) -> Optional[Converted]:
     return None
 
 
-def _read(job: Job, info) -> np.ndarray:
+def _read(job: ConversionJob, info) -> np.ndarray:
     if job.start is None:
         return sf.read(job.src, dtype="float32", always_2d=True)[0]
     first = int(round(job.start * info.samplerate))
@@ -75,7 +75,7 @@ def _read(job: Job, info) -> np.ndarray:
     return sf.read(job.src, start=first, stop=last, dtype="float32", always_2d=True)[0]
 
 
-def _decode(job: Job):
+def _decode(job: ConversionJob):
     """(soundfile info, audio), or the Converted of a file that is missing, cannot be decoded,
     or whose announced length is out of bounds (not decoded then)."""
     if not os.path.exists(job.src):
@@ -99,7 +99,7 @@ def _decode_error(err: Exception) -> str:
     return f"cannot be decoded: {message}"
 
 
-def convert(job: Job) -> Converted:
+def convert(job: ConversionJob) -> Converted:
     """Make ``job.src`` a 16 kHz mono file, or say why it is skipped.
 
     A finished ``job.dst`` is reused. A whole 16 kHz mono source is used in place (decoded once
@@ -154,7 +154,8 @@ def progress(total: int, desc: str, unit: str) -> tqdm:
                 disable=not sys.stderr.isatty())
 
 
-def run_jobs(jobs: Sequence[Job], workers: int, desc: str = "converting") -> List[Converted]:
+def convert_all(jobs: Sequence[ConversionJob], workers: int,
+                desc: str = "converting") -> List[Converted]:
     """``convert`` every job, in ``workers`` processes; results in job order."""
     results = []
     with progress(len(jobs), desc, "file") as bar:

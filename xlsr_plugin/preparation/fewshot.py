@@ -3,7 +3,7 @@ import random
 from collections import defaultdict
 from typing import Dict, List, Sequence, Tuple
 
-from manifests._common import RATE
+from xlsr_plugin.preparation.conversion import RATE
 
 
 # Units of a subset's name, largest first; milliseconds when no other says the target exactly.

@@ -1,5 +1,6 @@
-"""Stages with ``.completed`` markers (as in icefall's recipes), commands run with their logs
-streamed for progress, and failures that name the stage, the command and the log's tail."""
+"""The demo's job runner: stages with ``.completed`` markers (as in icefall's recipes), commands
+run with their logs streamed for progress, and failures that name the stage, the command and the
+log's tail."""
 import hashlib
 import json
 import logging

@@ -6,8 +6,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-from manifests._common import atomic_write_text
-from manifests.languages import espeak_voice_candidates
+from xlsr_plugin.preparation.conversion import atomic_write_text
+from xlsr_plugin.preparation.languages import espeak_voice_candidates
 
 logger = logging.getLogger(__name__)
 
@@ -59,8 +59,9 @@ def letters(words: str) -> str:
     return " ".join(units)
 
 
-def espeak_voice(lang: str) -> Optional[str]:
-    """The espeak-ng voice phonemizer uses for ``lang``, or None when espeak-ng has none."""
+def installed_espeak_voice(lang: str) -> Optional[str]:
+    """The espeak-ng voice phonemizer uses for ``lang``: the first of its candidates that the
+    installed espeak-ng has, or None when it has none."""
     supported = _espeak_languages()
     for voice in espeak_voice_candidates(lang):
         if voice in supported:
