@@ -16,6 +16,7 @@ A block with a `# needs: <what>` line (real data, a GPU, an hour) is skipped wit
 command this file has no check for fails the test: check it here or mark its block.
 """
 import glob
+import itertools
 import json
 import os
 import re
@@ -80,8 +81,8 @@ def bash(command, cwd):
     return subprocess.run(["bash", "-c", command], cwd=cwd, env=env, capture_output=True, text=True)
 
 
-def succeeded(proc, command):
-    assert proc.returncode == 0, f"`{command}` exited {proc.returncode}:\n{(proc.stdout + proc.stderr)[-5000:]}"
+def succeeded(proc, command, statuses=(0,)):
+    assert proc.returncode in statuses, f"`{command}` exited {proc.returncode}:\n{(proc.stdout + proc.stderr)[-5000:]}"
     return proc.stdout + proc.stderr
 
 
@@ -194,10 +195,47 @@ def check_generate(words, out, folder):
 
 def check_report(words, out, folder):
     """Each language's row gives the rate its generate file's score line printed."""
+    if "--compare" in words:
+        return check_compare(words, out, folder)
     for path in glob.glob(str(folder / words[3])):
         subset, rate = re.search(r"Generate (\S+) with beam=\d+: \w+: ([\d.]+)", Path(path).read_text()).groups()
         assert re.search(rf"^\| {subset.split('_', 1)[1]} \| \d+ \| {rate} \|", out, re.M), out
     assert json.loads((folder / option(words, "--json")).read_text())
+
+
+def phone_rate(paths):
+    """{row: PER} recounted from the printed T-/H- lines of PER outputs (runs of a row pooled),
+    with `all` over the rows when there are several."""
+    counts = {}
+    for path in paths:
+        text = Path(path).read_text()
+        subset = re.search(r"Generate (\S+) with beam=\d+: PER", text).group(1)
+        references = dict(re.findall(r"^T-(\d+)\t(.*)$", text, re.M))
+        hypotheses = dict(re.findall(r"^H-(\d+)\t[^\t]*\t(.*)$", text, re.M))
+        row = counts.setdefault(subset.split("_", 1)[1], [0, 0])
+        row[0] += sum(editdistance.eval(phones(references[i]), phones(hypotheses[i])) for i in references)
+        row[1] += sum(len(phones(line)) for line in references.values())
+    if len(counts) > 1:
+        counts["all"] = [sum(e for e, _ in counts.values()), sum(n for _, n in counts.values())]
+    return {row: 100 * e / n for row, (e, n) in counts.items()}
+
+
+def check_compare(words, out, folder):
+    """report A --compare B: a row per language of A, with A's and B's PER and A - B recounted
+    from the printed lines, an interval holding the difference, and the JSON of the same rows."""
+    split = words.index("--compare")
+    b_words = list(itertools.takewhile(lambda w: not w.startswith("--"), words[split + 1:]))
+    a_rate, b_rate = (phone_rate([p for w in ws for p in glob.glob(str(folder / w))])
+                      for ws in (words[3:split], b_words))
+    rows = re.findall(r"^\| (\S+) \| \d+ \| \d+/\d+ \| ([\d.]+) \| ([\d.]+) \| ([-+][\d.]+) \| "
+                      r"\[([-+][\d.]+), ([-+][\d.]+)\] \|", out, re.M)
+    assert sorted(row[0] for row in rows) == sorted(a_rate) == sorted(b_rate), out
+    for lang, rate_a, rate_b, difference, low, high in rows:
+        assert float(rate_a) == round(a_rate[lang], 2) and float(rate_b) == round(b_rate[lang], 2), out
+        assert abs(float(difference) - (a_rate[lang] - b_rate[lang])) <= 0.005, out
+        assert float(low) <= float(difference) <= float(high), out
+    report = json.loads((folder / option(words, "--json")).read_text())
+    assert [r["language"] for r in report["comparison"]] == [row[0] for row in rows]
 
 
 def check_to_stock(words, out, folder):
@@ -219,6 +257,19 @@ def check_curves(words, out, folder):
     assert (folder / words[4]).read_bytes().startswith(b"\x89PNG")
 
 
+def check_health(words, out, folder, status):
+    """One verdict per detector, the exit status 1 exactly when one FIRED, and, for a text log,
+    the training lines it counts are the log's train_inner lines."""
+    verdicts = re.findall(r"^(chance|collapse|divergence|blank): (FIRED|ok|not judged): ", out, re.M)
+    assert sorted(name for name, _ in verdicts) == ["blank", "chance", "collapse", "divergence"], out
+    assert status == (1 if any(v == "FIRED" for _, v in verdicts) else 0), out
+    counted = re.search(r"^\S+: (\d+) training lines, (\d+) validation lines", out, re.M)
+    assert counted, out
+    log = folder / words[3]
+    if log.is_file():
+        assert int(counted.group(1)) == log.read_text().count("[train_inner][INFO]"), out
+
+
 CHECKS = {
     ("python", "-c"): check_release,
     ("python", "manifests/commonvoice.py"): check_manifests,
@@ -232,7 +283,10 @@ CHECKS = {
     ("python", "-m", "xlsr_plugin.to_hf"): check_to_hf,
     ("python", "-m", "xlsr_plugin.analysis.units"): check_units,
     ("python", "-m", "xlsr_plugin.analysis.tensorboard_curves"): check_curves,
+    ("python", "-m", "xlsr_plugin.health"): check_health,
 }
+# Exit statuses a command may end with, besides 0: health's 1 says a detector fired.
+STATUSES = {check_health: (0, 1)}
 
 
 def check_for(words):
@@ -266,9 +320,12 @@ def test_documented_block(block, stand_ins, tmp_path):
         check = check_for(words)
         training = check is check_train and "--cfg" not in words
         resumed = training and (checkpoint_folder(words, folder) / "checkpoint_last.pt").is_file()
-        out = succeeded(bash(toy_size(command), folder), command)
+        proc = bash(toy_size(command), folder)
+        out = succeeded(proc, command, STATUSES.get(check, (0,)))
         if training:
             check(words, out, folder, resumed=resumed)
+        elif check is check_health:
+            check(words, out, folder, proc.returncode)
         else:
             check(words, out, folder)
 

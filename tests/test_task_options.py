@@ -24,6 +24,7 @@ CONFIGS = [(kind, path.stem) for kind in KINDS for path in sorted((ROOT / "confi
 # groups (interpolations), rejected by the multilingual tasks, or unused by them (TPU, scripts
 # after saving, sequence-to-sequence evaluation, replacing bad audio in fine-tuning).
 NOT_OPTIONS = {"_name", "data", "tpu", "seed", "train_subset", "best_checkpoint_metric",
+               "save_dir", "restore_file", "eval_path", "valid_subset", "log_interval",
                "rebuild_batches", "post_save_script", "multi_corpus_sampling_weights",
                *UNSUPPORTED_OPTIONS}
 NOT_FINETUNING_OPTIONS = {"bad_audio_max_share", "autoregressive", "eval_wer", "eval_wer_config",
