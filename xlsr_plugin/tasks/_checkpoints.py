@@ -5,7 +5,6 @@ import os
 from typing import List, Optional
 
 import torch.distributed as dist
-from omegaconf.errors import OmegaConfBaseException
 
 from xlsr_plugin.checkpoint_loading import (
     TRUST_FAIRSEQ,
@@ -14,17 +13,8 @@ from xlsr_plugin.checkpoint_loading import (
     load_checkpoint,
 )
 from xlsr_plugin.models.architecture import check_same_flags
+from xlsr_plugin.tasks._interpolated import configured
 from xlsr_plugin.tasks._resume import LAST, prepare_resume
-
-
-def configured(cfg, name: str) -> Optional[str]:
-    """A task field read from elsewhere in the configuration (II("checkpoint.save_dir")); None
-    for a task config built without the rest of the configuration."""
-    try:
-        value = getattr(cfg, name)
-    except (AttributeError, OmegaConfBaseException):
-        return None
-    return None if str(value).startswith("${") else value
 
 
 def existing_files(paths: Optional[str]) -> List[str]:

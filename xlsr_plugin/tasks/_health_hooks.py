@@ -9,10 +9,10 @@ from dataclasses import dataclass, field, fields
 from fairseq.dataclass import FairseqDataclass
 from fairseq.logging import metrics
 from omegaconf import II
-from omegaconf.errors import OmegaConfBaseException
 
 from xlsr_plugin.health.monitor import HealthMonitor, is_read
 from xlsr_plugin.health.records import Record, Thresholds, run_settings
+from xlsr_plugin.tasks._interpolated import configured
 
 logger = logging.getLogger("xlsr_plugin.health")
 
@@ -63,8 +63,8 @@ def log_interval_of(cfg) -> int:
     """common.log_interval as the task config sees it; fairseq's default without the rest
     of the configuration."""
     try:
-        return int(cfg.log_interval)
-    except (AttributeError, OmegaConfBaseException, TypeError, ValueError):
+        return int(configured(cfg, "log_interval"))
+    except (TypeError, ValueError):
         return 100
 
 

@@ -6,7 +6,6 @@ from collections import OrderedDict
 from typing import List, Tuple
 
 from fairseq.data.text_compressor import TextCompressionLevel
-from omegaconf.errors import OmegaConfBaseException
 
 from xlsr_plugin.data.manifests import (
     ManifestError,
@@ -19,6 +18,7 @@ from xlsr_plugin.data.manifests import (
 )
 from xlsr_plugin.data.multilingual_dataset import MultilingualDataset, raw_audio, trained_hours
 from xlsr_plugin.tasks._evaluation_iterator import for_evaluation
+from xlsr_plugin.tasks._interpolated import configured
 
 logger = logging.getLogger(__name__)
 
@@ -57,11 +57,7 @@ def part_name(lang: str, corpus: str) -> str:
 def valid_subsets(cfg) -> List[str]:
     """dataset.valid_subset as the task config sees it; [] for a task config built without the
     rest of the configuration (nothing to resolve it from)."""
-    try:
-        subsets = str(cfg.valid_subset)
-    except (AttributeError, OmegaConfBaseException):
-        return []
-    return [] if subsets.startswith("${") else [s for s in subsets.split(",") if s]
+    return [s for s in str(configured(cfg, "valid_subset") or "").split(",") if s]
 
 
 def every_utterance(dataset, kwargs: dict) -> dict:

@@ -29,8 +29,9 @@ from xlsr_plugin.scoring.valid_rates import (
     count_rate,
     log_rates,
 )
-from xlsr_plugin.tasks._checkpoints import CheckpointPolicyMixin, configured
+from xlsr_plugin.tasks._checkpoints import CheckpointPolicyMixin
 from xlsr_plugin.tasks._health_hooks import HealthHooksMixin
+from xlsr_plugin.tasks._interpolated import configured
 from xlsr_plugin.tasks._multilingual import MultilingualTaskMixin, check_supported_options
 from xlsr_plugin.tasks._seeded_steps import SeededStepsMixin
 from xlsr_plugin.tasks._trained_dictionary import trained_dictionary
