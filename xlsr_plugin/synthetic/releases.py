@@ -9,8 +9,9 @@ short to keep, an empty transcript, and one (valid) stereo file that must be dow
 """
 import os
 import random
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import soundfile as sf
@@ -33,10 +34,11 @@ def _write(path: Path, audio: np.ndarray, rate: int, **kwargs) -> None:
     sf.write(str(path), np.clip(audio, -1, 1), rate, **kwargs)
 
 
-def _speech(lang: str, n: int, speakers: Sequence[str], seed: int):
-    """n (sentence, speaker index, 16 kHz audio), speakers taking turns."""
-    texts = make_sentences(lang, n, seed)
-    spk = [i % len(speakers) for i in range(n)]
+def _speech(lang: str, turns, speakers: Sequence[str], seed: int):
+    """(sentence, speaker index, 16 kHz audio) per clip: ``turns`` gives each clip's speaker,
+    or is a number of clips the speakers take turns over."""
+    spk = [i % len(speakers) for i in range(turns)] if isinstance(turns, int) else list(turns)
+    texts = make_sentences(lang, len(spk), seed)
     return list(zip(texts, spk, synthesize(texts, [speakers[i] for i in spk])))
 
 
@@ -49,7 +51,9 @@ def _cv_row(header, client, path, sentence, locale, i) -> str:
 def make_commonvoice_release(root, langs: Dict[str, int], speakers_per_lang: int = 3,
                              seed: int = 0, sample_rate: int = 48000, broken: bool = False,
                              old_header: bool = False, overlap: bool = False,
-                             delta: bool = False, early: bool = False, voice_shift: int = 0
+                             delta: bool = False, early: bool = False, voice_shift: int = 0,
+                             test_speakers: int = 1, dev_speakers: int = 1,
+                             test_clips: Optional[int] = None, dev_clips: Optional[int] = None
                              ) -> Dict[str, Dict[str, int]]:
     """Write a Common Voice release: ``root/<locale>/clips/*.mp3`` and the split TSVs.
 
@@ -59,9 +63,13 @@ def make_commonvoice_release(root, langs: Dict[str, int], speakers_per_lang: int
             Locales are Common Voice's own names (``sv-SE``, ``zh-CN``); the manifests map them
             to language codes (``sv``, ``zh``). Each locale needs an espeak-ng voice and CLDR
             words: es, fr, it, ky, nl, ru, sv-SE, tr, tt and zh-CN (XLSR-10) all work.
-        speakers_per_lang: speakers per locale (espeak-ng voice variants, at least 3): speaker
-            0 records ``test.tsv``, speaker 1 ``dev.tsv``, the others ``train.tsv``, so splits
-            share no speaker, as in Common Voice.
+        speakers_per_lang: speakers per locale (espeak-ng voice variants, at least
+            ``test_speakers + dev_speakers + 1``): the first ``test_speakers`` record
+            ``test.tsv``, the next ``dev_speakers`` ``dev.tsv``, the others ``train.tsv``, so
+            splits share no speaker, as in Common Voice.
+        test_clips, dev_clips: clips of the test and dev speakers, on top of ``langs``' clips,
+            which then all come from the training speakers. None (both): every speaker takes
+            turns over ``langs``' clips, so each split gets its speakers' share.
         seed: sentences (CLDR words) and split sizes follow from it.
         sample_rate: 48000 (recent releases) or 32000 (some older clips); MP3, mono.
         broken: add to ``train.tsv`` a row whose clip is missing, a clip that is not MP3, a
@@ -73,8 +81,8 @@ def make_commonvoice_release(root, langs: Dict[str, int], speakers_per_lang: int
             speaker reading one more sentence each (4 clips, ``overlapping`` in the summary).
         delta: a delta release (Common Voice 10.0 on): no ``train``/``dev``/``test`` tables.
         early: name the locale folder ``cv-corpus-1_<locale>`` as releases before 5.0 unpack.
-        voice_shift: ``speaker_voices``' shift: with 2, the test and dev voices of a release of
-            shift 0 are among this one's training voices.
+        voice_shift: ``speaker_voices``' shift: with ``test_speakers + dev_speakers``, the
+            test and dev voices of a release of shift 0 are among this one's training voices.
 
     A fifth of the good train-speaker clips are only in ``validated.tsv`` (not in ``train.tsv``),
     as in real releases; ``validated.tsv`` also lists every dev and test clip. About 1.5 s to
@@ -85,33 +93,60 @@ def make_commonvoice_release(root, langs: Dict[str, int], speakers_per_lang: int
     summary = {}
     for locale in sorted(langs):
         folder = Path(root) / (f"cv-corpus-1_{locale}" if early else locale)
-        summary[locale] = _make_cv_locale(folder, locale, langs[locale],
-                                          max(3, speakers_per_lang), seed, sample_rate, broken,
-                                          header, overlap, delta, voice_shift)
+        layout = SpeakerLayout(test_speakers, dev_speakers,
+                               max(test_speakers + dev_speakers + 1, speakers_per_lang))
+        summary[locale] = _make_cv_locale(folder, locale, langs[locale], layout,
+                                          seed, sample_rate, broken, header, overlap, delta,
+                                          voice_shift, test_clips, dev_clips)
     return summary
 
 
-def _make_cv_locale(folder, locale, n, n_speakers, seed, rate, broken, header, overlap=False,
-                    delta=False, voice_shift=0):
-    voices = speaker_voices(locale, n_speakers, voice_shift)
-    clients = [f"{locale}{seed}client{i:02d}".encode().hex()[:40] for i in range(n_speakers)]
+@dataclass(frozen=True)
+class SpeakerLayout:
+    """Speakers 0..test-1 record test, the next ``dev`` record dev, the rest train."""
+    test: int
+    dev: int
+    total: int
+
+    def split(self, speaker: int) -> str:
+        return "test" if speaker < self.test else "dev" if speaker < self.test + self.dev \
+            else "train"
+
+    def turns(self, n: int, test_clips: Optional[int], dev_clips: Optional[int]) -> List[int]:
+        """The speaker of each clip: all speakers in turn over ``n`` clips, or each split's
+        speakers in turn over its own clips (test, then dev, then ``n`` training clips)."""
+        if test_clips is None and dev_clips is None:
+            return [i % self.total for i in range(n)]
+        first_train = self.test + self.dev
+        return ([i % self.test for i in range(test_clips or 0)]
+                + [self.test + i % self.dev for i in range(dev_clips or 0)]
+                + [first_train + i % (self.total - first_train) for i in range(n)])
+
+
+def _make_cv_locale(folder, locale, n, layout: SpeakerLayout, seed, rate, broken, header,
+                    overlap=False, delta=False, voice_shift=0, test_clips=None, dev_clips=None):
+    voices = speaker_voices(locale, layout.total, voice_shift, held=layout.test + layout.dev)
+    clients = [f"{locale}{seed}client{i:02d}".encode().hex()[:40] for i in range(layout.total)]
     rows = {s: [] for s in ("train", "dev", "test", "validated_only")}
     n_train = 0
-    for i, (text, spk, audio) in enumerate(_speech(locale, n, voices, seed)):
+    turns = layout.turns(n, test_clips, dev_clips)
+    for i, (text, spk, audio) in enumerate(_speech(locale, turns, voices, seed)):
         name = f"common_voice_{locale}_{seed}{i:05d}.mp3"
         _write(folder / "clips" / name, audio, rate, format="MP3")
-        n_train += spk > 1
-        split = "test" if spk == 0 else "dev" if spk == 1 else (
-            "validated_only" if n_train % 5 == 0 else "train")
+        split = layout.split(spk)
+        if split == "train":
+            n_train += 1
+            split = "validated_only" if n_train % 5 == 0 else "train"
         rows[split].append(_cv_row(header, clients[spk], name, text, locale, i))
     counts = {s: len(r) for s, r in rows.items()}
     counts["broken"] = 0
     if broken:
-        extra = _cv_broken(folder, locale, voices, clients[2], rate, header)
+        train = layout.test + layout.dev
+        extra = _cv_broken(folder, locale, voices[train:train + 1], clients[train], rate, header)
         rows["train"] += extra
         counts["broken"] = len(extra)
-    overlapping = _cv_overlap(folder, locale, voices, clients, rate, header, rows, seed) \
-        if overlap else []
+    overlapping = _cv_overlap(folder, locale, voices, clients, rate, header, rows, seed,
+                              layout) if overlap else []
     counts["overlapping"] = len(overlapping)
     validated = rows["train"] + rows["dev"] + rows["test"] + rows["validated_only"] + overlapping
     tables = {"train": rows["train"], "dev": rows["dev"], "test": rows["test"],
@@ -124,12 +159,15 @@ def _make_cv_locale(folder, locale, n, n_speakers, seed, rate, broken, header, o
     return counts
 
 
-def _cv_overlap(folder, locale, voices, clients, rate, header, rows, seed) -> List[str]:
-    """Validated clips sharing a sentence (read by train speaker 2) or a speaker with dev/test."""
+def _cv_overlap(folder, locale, voices, clients, rate, header, rows, seed,
+                layout: SpeakerLayout) -> List[str]:
+    """Validated clips sharing a sentence (read by the first train speaker) or a speaker with
+    dev/test."""
     column = header.index("sentence")
     shared = [rows[split][0].split("\t")[column] for split in ("dev", "test")]
     fresh = make_sentences(locale, 2, seed + 1000)
-    readers = [2, 2, 1, 0]  # speaker 2 trains; 1 records dev, 0 test
+    train = layout.test + layout.dev
+    readers = [train, train, layout.test, 0]  # the first train, dev and test speakers
     speech = synthesize(shared + fresh, [voices[k] for k in readers])
     out = []
     for i, (text, spk, audio) in enumerate(zip(shared + fresh, readers, speech)):
@@ -140,7 +178,7 @@ def _cv_overlap(folder, locale, voices, clients, rate, header, rows, seed) -> Li
 
 
 def _cv_broken(folder, locale, voices, client, rate, header) -> List[str]:
-    text, _, audio = _speech(locale, 1, voices[2:3], seed=99)[0]
+    text, _, audio = _speech(locale, [0], voices, seed=99)[0]
     clips = folder / "clips"
     _write(clips / "stereo.mp3", np.stack([audio, 0.5 * audio], axis=1), rate, format="MP3")
     (clips / "not_audio.mp3").write_bytes(b"this is not an mp3 file\n" * 40)

@@ -14,16 +14,18 @@ from xlsr_plugin.preparation.languages import default_espeak_voice
 # espeak-ng variants (files in espeak-ng-data/voices/!v) with their pitch and speed offsets, so
 # that "speakers" differ in timbre, pitch and rate.
 _VARIANTS = ("m1", "f2", "m3", "f1", "m2", "f3", "m4", "f4", "m5", "f5", "m6", "m7")
+VARIANTS = len(_VARIANTS)  # beyond them, speaker_voices reuses a variant at another pitch
 
 
-def speaker_voices(lang: str, n: int, shift: int = 0) -> List[str]:
+def speaker_voices(lang: str, n: int, shift: int = 0, held: int = 2) -> List[str]:
     """``n`` distinct speaker voices for ``lang``, e.g. ``fi+m1``, ``fi+f2``, ...
 
-    With ``shift`` k, variants k and k+1 come first and variants 0..k-1 right after them. In a
-    release (speaker 0 records test, speaker 1 dev, the rest train), shift 2 thus trains on the
-    variants that record test and dev at shift 0."""
+    With ``shift`` k, the ``held`` variants from k on come first and variants 0..k-1 right after
+    them. In a release whose first ``held`` speakers record test and dev and the rest train,
+    shift ``held`` thus trains on the variants that record test and dev at shift 0."""
     base = default_espeak_voice(lang)
-    order = [shift, shift + 1, *range(shift), *range(shift + 2, max(n, shift + 2))][:n]
+    order = [*range(shift, shift + held), *range(shift),
+             *range(shift + held, max(n, shift + held))][:n]
     return [f"{base}+{_VARIANTS[i % len(_VARIANTS)]}" + ("" if i < len(_VARIANTS)
                                                           else f"@{i // len(_VARIANTS)}")
             for i in order]
