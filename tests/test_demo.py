@@ -16,11 +16,12 @@ from examples.xlsr10_mini.job_runner import Job, Runner, StageFailed, config_fin
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-SMALLEST = ["--clips-high", "3", "--clips-mid", "3", "--clips-low", "6", "--speakers-high", "3",
-            "--speakers-mid", "3", "--speakers-low", "3",
+SMALLEST = ["--clips-high", "3", "--clips-mid", "3", "--clips-low", "6", "--speakers-high", "2",
+            "--speakers-mid", "2", "--speakers-low", "2", "--test-clips-low", "6",
+            "--dev-clips-low", "3", "--held-out-clips", "2",
             "--low-resource-langs", "ky", "--mono-langs", "ky", "--pretrain-updates", "3",
             "--finetune-updates", "3", "--finetune-minutes", "0.1", "--units-hours", "0.01",
-            "--jobs", "3"]
+            "--finetune-seeds", "2", "--jobs", "3"]
 
 TEN = ["es", "fr", "it", "ky", "nl", "ru", "sv", "tr", "tt", "zh"]
 
@@ -46,11 +47,32 @@ def test_demo_prints_and_writes_the_table(demo_run):
     assert "| XLSR-10 | " in stdout and "relative reduction" in stdout
     assert "validation contrastive accuracy" in stdout
     table = json.loads((out / "results.json").read_text())
-    assert table["langs"] == ["ky"] and table["seeds"] == [1]
-    for key in ("mono", "xlsr10", "none"):
+    assert table["langs"] == ["ky"] and table["seeds"] == [1] and table["finetune_seeds"] == 2
+    pooled = {}
+    for key, model in (("mono", "mono_ky"), ("xlsr10", "xlsr10"), ("none", "none")):
         row = table["per_seed"][0]["rows"][key]
         assert row["per"]["ky"] >= 0 and row["units"]["ky"] > 0 and row["avg"] == row["per"]["ky"]
         assert table["rows"][key]["per"] == row["per"] and table["rows"][key]["std"] == {"ky": 0}
+        # A cell pools its two fine-tuning seeds (common.seed 1 and 2): their errors over
+        # their units, recounted here from each decoding's score line.
+        counts = [per_of((out / "seed1" / "finetune" / folder / "decode" /
+                          "generate-test_ky.txt").read_text())
+                  for folder in (f"{model}_ky", f"{model}_ky_ft2")]
+        assert row["errors"]["ky"] == sum(c["errors"] for c in counts)
+        assert row["units"]["ky"] == sum(c["units"] for c in counts) == 2 * counts[0]["units"]
+        pooled[key] = 100 * row["errors"]["ky"] / row["units"]["ky"]
+        assert "common.seed=2" in (out / "logs" / f"finetune_{model}_ky_ft2_s1.log").read_text(
+            ).splitlines()[0]
+    # The verdicts compare the same 6 test utterances, both fine-tuning seeds of each system.
+    verdicts = {v["baseline"]: v for v in table["verdicts"]}
+    for base in ("mono", "none"):
+        v = verdicts[base]
+        assert (v["language"], v["utterances"], v["runs_a"], v["runs_b"]) == ("ky", 6, 2, 2)
+        assert v["difference"] == pytest.approx(pooled["xlsr10"] - pooled[base], abs=1e-9)
+        assert v["low"] <= v["difference"] <= v["high"]
+        assert v["verdict"] in ("better", "worse", "not distinguishable at this size")
+        assert f"XLSR-10 vs {v['against']}: {v['verdict']} ({v['difference']:+.1f}" in stdout
+    assert "1 pretraining seed x 2 fine-tuning seeds" in stdout
     assert table["relative_reduction"]["mono"]["langs"] == ["ky"]
     assert table["settings"]["pretrain_updates"] == 3
     # The last validation of each pretraining, overall and per language, from its log.
@@ -61,8 +83,11 @@ def test_demo_prints_and_writes_the_table(demo_run):
     # Curves against updates: the last point is the run's end.
     curves = table["per_seed"][0]["curves"]
     assert curves["accuracy"]["xlsr10"][-1]["num_updates"] == 3
-    assert sorted(curves["valid_per"]) == ["mono_ky_ky", "none_ky", "xlsr10_ky"]
-    assert all(point["uer"] >= 0 for point in curves["valid_per"]["xlsr10_ky"])
+    assert sorted(curves["valid_per"]) == ["mono_ky_ky", "mono_ky_ky_ft2", "none_ky",
+                                           "none_ky_ft2", "xlsr10_ky", "xlsr10_ky_ft2"]
+    # Validation PER as the `per` scorer counts it (not fairseq's uer, which counts `|`).
+    assert all(0 <= point["per"] for point in curves["valid_per"]["xlsr10_ky"])
+    assert all("uer" not in point for point in curves["valid_per"]["xlsr10_ky"])
     for name in ("results.md", "results.png", "units/units.json", "units/units.png",
                  "units/usage.png", "seed1/finetune/xlsr10_ky/decode/generate-test_ky.txt"):
         assert (out / name).stat().st_size > 0, name
@@ -137,7 +162,9 @@ def test_knobs_come_from_options_and_environment(monkeypatch):
     assert s.train_seeds == [5, 6, 7]
     # Voices by tier; a language made low-resource gets the low tier's clips and voices.
     voices = parse(["--low-resource-langs", "fr", "--speakers-low", "3"]).speakers()
-    assert (voices["fr"], voices["ky"], voices["es"], voices["nl"]) == (3, 3, 12, 8)
+    assert (voices["fr"], voices["ky"], voices["es"], voices["nl"]) == (3, 3, 7, 4)
+    held_out = parse(["--low-resource-langs", "fr"]).held_out()
+    assert (held_out["fr"], held_out["ky"], held_out["es"]) == ((120, 60), (120, 60), (24, 24))
     with pytest.raises(ValueError, match="not XLSR-10 languages"):
         parse(["--low-resource-langs", "fi"])
 

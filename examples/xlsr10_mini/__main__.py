@@ -9,7 +9,9 @@ from examples.xlsr10_mini.job_runner import StageFailed, shown_path
 
 
 def main(argv=None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # force: importing fairseq has already configured the root logger at DEBUG.
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s",
+                        force=True)
     s = parse(argv)
     labels = f"{s.finetune_minutes:g} min" if s.finetune_minutes else "the train split"
     print(f"XLSR-10 in miniature -> {os.path.abspath(s.out)}\n"
@@ -17,7 +19,8 @@ def main(argv=None) -> int:
           f"voices {s.speakers_high}, {s.speakers_mid}, {s.speakers_low}\n"
           f"  pretraining: {s.pretrain_updates} updates (XLSR-10 alpha={s.alpha}; monolingual "
           f"{','.join(s.mono) or 'none'}); fine-tuning: {s.finetune_updates} updates on "
-          f"{labels} of {','.join(s.low)}; seeds {','.join(map(str, s.train_seeds))}",
+          f"{labels} of {','.join(s.low)}; pretraining seeds {','.join(map(str, s.train_seeds))}, "
+          f"{s.finetune_seeds} fine-tuning seed{'s' if s.finetune_seeds > 1 else ''} each",
           flush=True)
     try:
         table = pipeline.run(s, report=lambda line: print(line, flush=True))

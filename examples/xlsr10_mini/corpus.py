@@ -2,8 +2,9 @@
 
 The release comes from ``xlsr_plugin.synthetic.make_commonvoice_release``: MP3 clips at 48 kHz
 and Common Voice's TSVs, sentences of real CLDR words in each language's script, espeak-ng voice
-variants as speakers (one speaker records test, one dev, the others train, so the splits share no
-speaker). ``manifests/commonvoice.py`` then writes DATA/<lang>/ with phoneme labels and the
+variants as speakers. The first ``--test-voices`` variants record every language's test split and
+the next ``--dev-voices`` its dev split, so that no model trains on a voice it is tested on; the
+other voices record the training split. ``manifests/commonvoice.py`` then writes DATA/<lang>/ with phoneme labels and the
 few-shot subset the fine-tuning uses.
 """
 import logging
@@ -23,6 +24,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 def corpus_params(s: Settings) -> Dict:
     return {"clips": s.clips(), "speakers": s.speakers(), "voice_shifts": s.voice_shifts(),
+            "held_out": s.held_out(), "test_voices": s.test_voices, "dev_voices": s.dev_voices,
             "seed": s.seed}
 
 
@@ -48,16 +50,18 @@ def make_release(s: Settings, runner: Runner) -> None:
     """Synthesize the release, one locale after the other, largest first."""
     from xlsr_plugin.synthetic import make_commonvoice_release
 
-    sizes, speakers, shifts = s.clips(), s.speakers(), s.voice_shifts()
+    sizes, speakers, shifts, held_out = s.clips(), s.speakers(), s.voice_shifts(), s.held_out()
     for k, locale in enumerate(sorted(sizes, key=lambda loc: (-sizes[loc], loc)), 1):
-        counts = make_commonvoice_release(release_dir(s), {locale: sizes[locale]},
-                                          speakers_per_lang=speakers[locale],
-                                          voice_shift=shifts[locale],
-                                          seed=s.seed)[locale]
-        runner.say("corpus", f"{locale}: {sizes[locale]} clips, {speakers[locale]} voices "
-                             f"({counts['train']} train, "
-                             f"{counts['dev']} dev, {counts['test']} test, "
-                             f"{counts['validated_only']} validated only) [{k}/{len(sizes)}]")
+        test, dev = held_out[locale]
+        counts = make_commonvoice_release(
+            release_dir(s), {locale: sizes[locale]},
+            speakers_per_lang=s.test_voices + s.dev_voices + speakers[locale],
+            test_speakers=s.test_voices, dev_speakers=s.dev_voices, test_clips=test,
+            dev_clips=dev, voice_shift=shifts[locale], seed=s.seed)[locale]
+        runner.say("corpus", f"{locale}: {sizes[locale]} training clips from {speakers[locale]} "
+                             f"voices ({counts['train']} train, {counts['validated_only']} "
+                             f"validated only), {counts['dev']} dev from {s.dev_voices}, "
+                             f"{counts['test']} test from {s.test_voices} [{k}/{len(sizes)}]")
 
 
 def manifest_job(s: Settings, dest: Optional[str] = None, langs: Sequence[str] = (),

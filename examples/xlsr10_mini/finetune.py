@@ -8,8 +8,8 @@ one such run; the studies (``examples/xlsr10_mini/studies``) build their own, on
 subsets, from pretraining runs kept in the demo's folder.
 """
 import os
-from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from dataclasses import dataclass, replace
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from examples.xlsr10_mini.corpus import ROOT, data_dir, finetune_subset
 from examples.xlsr10_mini.pretrain import USER_DIR, checkpoint, model_names, pretrain_job
@@ -22,9 +22,10 @@ CONFIG_DIR = os.path.join(ROOT, "config", "finetuning")
 @dataclass
 class FineTuning:
     """One fine-tuning run: the pretraining run ``model`` of ``source`` (its folder, data and
-    settings) fine-tuned on ``lang``'s ``subset`` of the DATA folder ``data`` with ``seed``.
-    ``data_params`` (what made ``data`` when it is not ``source``'s) and ``tag`` (told apart
-    from other runs of one model and language) go into the marker and the run's name."""
+    settings) of pretraining seed ``seed``, fine-tuned on ``lang``'s ``subset`` of the DATA
+    folder ``data`` with ``finetune_seed`` (None: ``seed``). ``data_params`` (what made ``data``
+    when it is not ``source``'s) and ``tag`` (told apart from other runs of one model and
+    language) go into the marker and the run's name."""
     model: str
     lang: str
     seed: int
@@ -33,11 +34,26 @@ class FineTuning:
     subset: str
     data_params: Optional[Dict] = None
     tag: str = ""
+    finetune_seed: Optional[int] = None
 
     @property
     def key(self) -> str:
-        """``<model>_<lang>[_<tag>]``: the run's folder and, with the seed, its logs."""
+        """``<model>_<lang>[_<tag>]``: what the run fine-tunes and tests (a table cell)."""
         return "_".join(part for part in (self.model, self.lang, self.tag) if part)
+
+    @property
+    def common_seed(self) -> int:
+        return self.seed if self.finetune_seed is None else self.finetune_seed
+
+    @property
+    def folder(self) -> str:
+        """``key``, and ``_ft<seed>`` for a fine-tuning seed other than the pretraining's."""
+        return self.key + ("" if self.common_seed == self.seed else f"_ft{self.common_seed}")
+
+    @property
+    def name(self) -> str:
+        """The run's name in logs and markers (``folder`` and the pretraining seed)."""
+        return f"{self.folder}_s{self.seed}"
 
 
 def demo_run(s: Settings, model: str, lang: str, seed: int) -> FineTuning:
@@ -55,11 +71,19 @@ def pairs(s: Settings) -> List[Tuple[str, str]]:
 
 
 def demo_runs(s: Settings, seed: int) -> List[FineTuning]:
-    return [demo_run(s, model, lang, seed) for model, lang in pairs(s)]
+    """Every fine-tuning of pretraining seed ``seed``'s models, ``--finetune-seeds`` each."""
+    return with_finetune_seeds(s, [demo_run(s, model, lang, seed) for model, lang in pairs(s)])
+
+
+def with_finetune_seeds(s: Settings, runs: Sequence[FineTuning]) -> List[FineTuning]:
+    """Each run without a fine-tuning seed of its own, once per ``--finetune-seeds`` seed."""
+    return [run if run.finetune_seed is not None else replace(run, finetune_seed=f)
+            for run in runs for f in ([run.finetune_seed] if run.finetune_seed is not None
+                                      else s.finetune_seed_list(run.seed))]
 
 
 def run_dir(s: Settings, run: FineTuning) -> str:
-    return os.path.abspath(os.path.join(s.out, f"seed{run.seed}", "finetune", run.key))
+    return os.path.abspath(os.path.join(s.out, f"seed{run.seed}", "finetune", run.folder))
 
 
 def finetune_job(s: Settings, run: FineTuning) -> Job:
@@ -69,7 +93,7 @@ def finetune_job(s: Settings, run: FineTuning) -> Job:
         "common.user_dir": USER_DIR, "task.data": run.data, "task.langs": f"[{run.lang}]",
         "task.labels": "phn", "model.w2v_path": checkpoint(run.source, run.model, run.seed),
         "checkpoint.save_dir": os.path.join(folder, "checkpoints"),
-        "hydra.run.dir": os.path.join(folder, "hydra"), "common.seed": str(run.seed),
+        "hydra.run.dir": os.path.join(folder, "hydra"), "common.seed": str(run.common_seed),
         "optimization.max_update": str(s.finetune_updates),
         # mini/ctc.yaml freezes the Transformer for 500 of 2,000 updates: keep that quarter.
         "model.freeze_finetune_updates": str(s.finetune_updates // 4),
@@ -85,17 +109,19 @@ def finetune_job(s: Settings, run: FineTuning) -> Job:
                                                                  s.finetune_config)}
     if run.data_params is not None:
         params["data"] = run.data_params
+    if run.common_seed != run.seed:
+        params["finetune_seed"] = run.common_seed
     # It starts once its pretraining completed; one kept in another folder (a study's model
     # from the demo's folder) is run to completion by that folder's runner first.
     same_folder = os.path.abspath(run.source.out) == os.path.abspath(s.out)
     needs = [pretrain_job(run.source, run.model, run.seed).marker] if same_folder else []
-    name = f"finetune_{run.key}_s{run.seed}"
+    name = f"finetune_{run.name}"
     return Job(name, command, name, params, total=s.finetune_updates, cwd=folder, clean=[folder],
                stage="finetune", needs=needs)
 
 
 def finetuned_checkpoint(s: Settings, run: FineTuning) -> str:
-    """The checkpoint with the best validation PER (``checkpoint.best_checkpoint_metric=uer``)."""
+    """The checkpoint with the best validation PER (``checkpoint.best_checkpoint_metric=per``)."""
     return os.path.join(run_dir(s, run), "checkpoints", "checkpoint_best.pt")
 
 
@@ -106,7 +132,7 @@ def decode_job(s: Settings, run: FineTuning) -> Job:
                "--path", finetuned_checkpoint(s, run), "--gen-subset",
                f"test_{run.lang}", "--scoring", "per", "--results-path", folder]
     finetuning = finetune_job(s, run)
-    name = f"decode_{run.key}_s{run.seed}"
+    name = f"decode_{run.name}"
     return Job(name, command, name, finetuning.params, cwd=folder, clean=[folder],
                stage="decode", needs=[finetuning.marker])
 
@@ -120,17 +146,20 @@ def decode_jobs(s: Settings, runs: List[FineTuning]) -> List[Job]:
 
 
 def per_curve(s: Settings, run: FineTuning) -> List[Dict[str, float]]:
-    """Validation PER (fairseq's ``uer``) against fine-tuning updates, from the run's log."""
-    return read_validations(os.path.join(s.out, "logs", f"finetune_{run.key}_s{run.seed}.log"),
-                            "uer")
+    """Validation PER (the task's ``per``, counted as the `per` scorer counts it; fairseq's
+    ``uer`` also counts ``|``) against fine-tuning updates, from the run's log."""
+    return read_validations(os.path.join(s.out, "logs", f"finetune_{run.name}.log"), "per")
+
+
+def output_path(s: Settings, run: FineTuning) -> str:
+    """fairseq-generate's output of ``run``'s decoding (H-, T- lines and the score line)."""
+    return os.path.join(run_dir(s, run), "decode", f"generate-test_{run.lang}.txt")
 
 
 def read_per(s: Settings, run: FineTuning) -> Optional[Dict]:
     """PER of a finished decode: ``{"per", "errors", "units"}`` from fairseq-generate's output."""
-    folder = os.path.join(run_dir(s, run), "decode")
     texts = []
-    for path in (os.path.join(folder, f"generate-test_{run.lang}.txt"),
-                 os.path.join(s.out, "logs", f"decode_{run.key}_s{run.seed}.log")):
+    for path in (output_path(s, run), os.path.join(s.out, "logs", f"decode_{run.name}.log")):
         if os.path.exists(path):
             with open(path, encoding="utf-8", errors="replace") as f:
                 texts.append(f.read())
@@ -148,10 +177,20 @@ def per_of(text: str) -> Optional[Dict]:
 
 
 def read_pers(s: Settings, runs: List[FineTuning]) -> Dict[str, Dict]:
-    """``{run.key: PER}`` of finished decodes; an error lists the runs without one."""
-    per = {run.key: read_per(s, run) for run in runs}
-    missing = sorted(key for key, value in per.items() if value is None)
+    """``{run.key: PER}`` of finished decodes, the fine-tuning seeds of a key pooled (errors
+    and units summed: the PER of all their hypotheses; ``runs`` holds each seed's PER); an
+    error lists the runs without one."""
+    found = {run.name: (run.key, read_per(s, run)) for run in runs}
+    missing = sorted(name for name, (_, value) in found.items() if value is None)
     if missing:
         raise RuntimeError(f"no PER found in the decoding output of {missing}; see "
                            f"{os.path.join(s.out, 'logs')}")
-    return per
+    pooled: Dict[str, Dict] = {}
+    for key, value in found.values():
+        cell = pooled.setdefault(key, {"errors": 0, "units": 0, "runs": []})
+        cell["errors"] += value["errors"]
+        cell["units"] += value["units"]
+        cell["runs"].append(value["per"])
+    for cell in pooled.values():
+        cell["per"] = round(100.0 * cell["errors"] / cell["units"], 2) if cell["units"] else 0.0
+    return pooled

@@ -5,7 +5,7 @@ import os
 import time
 from typing import Callable, Dict, List
 
-from examples.xlsr10_mini import corpus, finetune, pretrain, results
+from examples.xlsr10_mini import corpus, finetune, pretrain, results, verdicts
 from examples.xlsr10_mini.settings import Settings
 from examples.xlsr10_mini.job_runner import Job, Runner
 
@@ -30,6 +30,9 @@ def run(s: Settings, report: Callable[[str], None] = logger.info) -> Dict:
     table = results.aggregate(tables, seeds)
     table["pretraining"] = results.pretraining_accuracy([t["pretraining"] for t in tables])
     table["per_seed"] = tables
+    runs = [run for seed in seeds for run in finetune.demo_runs(s, seed)]
+    table["verdicts"] = verdicts.verdicts(runs, lambda run: finetune.output_path(s, run))
+    table["finetune_seeds"] = s.finetune_seeds
     extra = {"settings": dataclasses.asdict(s), "units": units,
              "seconds": {"this_run": round(time.time() - start, 1), **runner.timings}}
     table["files"] = results.write(table, extra, os.path.abspath(s.out))
@@ -39,7 +42,8 @@ def run(s: Settings, report: Callable[[str], None] = logger.info) -> Dict:
 
 
 def training_jobs(s: Settings, seed: int) -> List[Job]:
-    """Stages 3-5 of one seed: pretrainings first, then each fine-tuning and its decoding."""
+    """Stages 3-5 of one pretraining seed: pretrainings first, then each fine-tuning (every
+    fine-tuning seed) and its decoding."""
     runs = finetune.demo_runs(s, seed)
     return (pretrain.pretrain_jobs(s, seed) + finetune.finetune_jobs(s, runs)
             + finetune.decode_jobs(s, runs))
@@ -59,7 +63,7 @@ def seed_table(s: Settings, seed: int) -> Dict:
     table["pretraining"] = {name: pretrain.read_accuracy(s, name, seed) for name in pretrained}
     table["curves"] = {
         "accuracy": {name: pretrain.accuracy_curve(s, name, seed) for name in pretrained},
-        "valid_per": {run.key: finetune.per_curve(s, run) for run in runs}}
+        "valid_per": {run.folder: finetune.per_curve(s, run) for run in runs}}
     return table
 
 

@@ -135,6 +135,12 @@ def markdown(table: Dict) -> str:
                          f"{order['seeds']} seeds, gap {red['gap']:.1f} ± {red['gap_std']:.1f} "
                          f"points")
             lines.append(line)
+    if table.get("verdicts"):
+        from examples.xlsr10_mini import verdicts
+
+        lines += ["", "Verdicts:", ""] + verdicts.sentence(table["verdicts"]) + [""]
+        lines.append(verdicts.markdown(table["verdicts"], len(table.get("seeds", [1])),
+                                       table.get("finetune_seeds", 1)))
     accuracy = table.get("pretraining", {}).get("xlsr10")
     if accuracy and "accuracy" in accuracy["mean"]:
         per_lang = ", ".join(f"{k[len('accuracy_'):]} {v:.2f}"

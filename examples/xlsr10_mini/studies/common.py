@@ -26,9 +26,10 @@ class StudySettings(Settings):
     study: ClassVar[str] = "study"  # runs/study_<study>; XLSR_<STUDY>_*; studies.<study>
 
     demo_out: str = Settings.out
-    # The demo's default is one seed (its 20-minute budget); a study's is 3: about 40-60
-    # minutes each on 2 cores, measured per run (README, "Cost").
+    # The demo's default is one pretraining seed with 3 fine-tuning seeds (about 35 minutes);
+    # a study's is 3 pretraining seeds of one fine-tuning each (RESULTS.md, "Study costs").
     seeds: int = 3
+    finetune_seeds: int = 1
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -79,8 +80,9 @@ class Study:
               own_pretraining: Sequence[Job] = ()) -> Dict[int, Dict[str, Dict]]:
         """The study's own pretraining runs, then ``runs``' fine-tunings and decodings, in one
         pool in the study's folder (each started once the run it needs is done) ->
-        ``{seed: {run.key: PER}}``."""
-        runs = list(runs)
+        ``{seed: {run.key: PER}}``, each run repeated with ``--finetune-seeds`` seeds and
+        their PERs pooled (``finetune.read_pers``)."""
+        runs = finetune.with_finetune_seeds(self.s, runs)
         self.own.run_jobs("finetune", list(own_pretraining) + finetune.finetune_jobs(self.s, runs)
                           + finetune.decode_jobs(self.s, runs))
         return {seed: finetune.read_pers(self.s, [r for r in runs if r.seed == seed])
@@ -107,7 +109,9 @@ def pretraining_accuracy(models: Dict[str, Settings], seeds: Sequence[int]) -> D
 def main(cls: type, run: Callable[[StudySettings, Callable[[str], None]], Dict],
          argv: Optional[Sequence[str]] = None) -> int:
     """Parse ``cls``'s options, run the study, print its table and the files written."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # force: importing fairseq has already configured the root logger at DEBUG.
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s",
+                        force=True)
     s = parse(argv, cls)
     print(f"{cls.description.split('. ')[0]} -> {os.path.abspath(s.out)} (pretraining on the "
           f"demo's corpus: {os.path.abspath(s.demo_out)}; seeds "

@@ -51,6 +51,10 @@ class UnseenSettings(StudySettings):
     def speakers(self) -> dict:
         return {cv_locale(lang): self.speakers_low for lang in self.unseen}
 
+    def held_out(self) -> dict:
+        """The demo's low-resource test and dev sizes."""
+        return {locale: (self.test_clips_low, self.dev_clips_low) for locale in self.clips()}
+
     def voice_shifts(self) -> dict:
         """The demo's low-resource tier's (``--low-voice-shift``)."""
         return {locale: self.low_voice_shift for locale in self.clips()}
