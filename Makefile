@@ -1,10 +1,10 @@
-# `make demo` runs the main job, `make study-unseen` (-alpha, -fewshot) the studies on it, `make test` the tests; all install first (idempotent).
+# `make demo` runs the main job, `make study-unseen` (-alpha, -fewshot, -capacity) the studies on it, `make test` the tests; all install first (idempotent).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-deps slurm-deps test demo study-unseen study-alpha study-fewshot bench clean constraints
+.PHONY: install system-deps slurm-deps test demo study-unseen study-alpha study-fewshot study-capacity bench clean constraints
 
 install: system-deps $(STAMP)
 
@@ -49,5 +49,5 @@ clean:
 	rm -rf $(VENV) runs
 
 # The studies (examples/xlsr10_mini/studies): options in STUDY_ARGS, e.g. STUDY_ARGS="--seeds 1".
-study-unseen study-alpha study-fewshot: install
+study-unseen study-alpha study-fewshot study-capacity: install
 	$(PY) -m examples.xlsr10_mini.studies.$(@:study-%=%) $(STUDY_ARGS)

@@ -1,7 +1,8 @@
-"""The three studies (examples/xlsr10_mini/studies) end to end at their smallest sizes, sharing
+"""The four studies (examples/xlsr10_mini/studies) end to end at their smallest sizes, sharing
 one demo folder as `make demo` and the studies do: the unseen languages stay out of XLSR-10's
 data, the alpha values reach the pretraining runs' sampling plans, the few-shot subsets nest,
-and every table is a mean ± std over seeds."""
+the capacity study's sizes reach the pretraining commands and its gaps are paired, and every
+table is a mean ± std over seeds."""
 import csv
 import json
 import math
@@ -13,19 +14,22 @@ from collections import Counter
 import pytest
 
 from examples.xlsr10_mini import results
+from examples.xlsr10_mini.finetune import per_of
 from examples.xlsr10_mini.pretrain import pretrain_job, read_sampling_plan
 from examples.xlsr10_mini.settings import parse
 from examples.xlsr10_mini.studies import alpha, fewshot
 from examples.xlsr10_mini.studies.unseen import UnseenSettings
 from examples.xlsr10_mini.studies.alpha import AlphaSettings
+from examples.xlsr10_mini.studies.capacity import CapacitySettings
 from examples.xlsr10_mini.studies.fewshot import FewshotSettings, read_subset
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# tests/test_demo.py's SMALLEST, with two training voices per low-resource language so that a
-# few-shot subset has speakers to balance.
-SMALLEST = ["--clips-high", "3", "--clips-mid", "3", "--clips-low", "6", "--speakers-high", "3",
-            "--speakers-mid", "3", "--speakers-low", "4", "--low-resource-langs", "ky",
+# tests/test_demo.py's SMALLEST: two training voices per low-resource language, one clip each,
+# so that a few-shot subset has speakers to balance.
+SMALLEST = ["--clips-high", "3", "--clips-mid", "3", "--clips-low", "2", "--speakers-high", "2",
+            "--speakers-mid", "2", "--speakers-low", "2", "--test-clips-low", "6",
+            "--dev-clips-low", "3", "--held-out-clips", "2", "--low-resource-langs", "ky",
             "--mono-langs", "ky", "--pretrain-updates", "3", "--finetune-updates", "3",
             "--jobs", "3", "--seeds", "1"]
 TEN = ["es", "fr", "it", "ky", "nl", "ru", "sv", "tr", "tt", "zh"]
@@ -147,6 +151,41 @@ def test_fewshot_study(tmp_path, demo_out):
     assert sorted(table["pretraining"]) == ["mono_fr", "xlsr10"]
 
 
+def test_capacity_study(tmp_path, demo_out):
+    done = finished(demo_out, "xlsr10", "mono_ky")
+    table, stdout = study("capacity", tmp_path, demo_out, "--sizes", "1x32,2x64",
+                          "--finetune-seeds", "2")
+    # 2x64 is xlsr_mini's own size: the demo folder's runs; 1x32 gets runs of its own there.
+    for name, was_done in done.items():
+        assert not was_done or f"pretrain_{name}_s1 started" not in stdout
+    pretrained = demo_out / "seed1" / "pretrain"
+    assert {"xlsr10_1x32", "mono_ky_1x32"} <= {p.name for p in pretrained.iterdir()}
+    line = command_line(demo_out / "logs" / "pretrain_mono_ky_1x32_s1.log")
+    for override in ("model.encoder_layers=1", "model.encoder_embed_dim=32",
+                     "model.encoder_ffn_embed_dim=64", "model.encoder_attention_heads=1",
+                     "'++task.langs=[ky]'"):
+        assert override in line
+    assert [r["size"] for r in table["rows"]] == ["1x32", "2x64"]
+    small, large = table["rows"]
+    assert small["parameters"] < large["parameters"]
+    for r, model in ((small, "xlsr10_1x32"), (large, "xlsr10")):
+        e = r["overall"]
+        assert (e["language"], e["runs_a"], e["runs_b"], e["utterances"]) == ("ky", 2, 2, 6)
+        # XLSR-10's PER: its two fine-tunings' errors over their units, from the score lines.
+        counts = [per_of((tmp_path / "seed1" / "finetune" / folder / "decode" /
+                          "generate-test_ky.txt").read_text())
+                  for folder in (f"{model}_ky", f"{model}_ky_ft2")]
+        assert e["rate_a"] == pytest.approx(100 * sum(c["errors"] for c in counts)
+                                            / sum(c["units"] for c in counts))
+        assert e["difference"] == pytest.approx(e["rate_a"] - e["rate_b"])
+        assert e["low"] <= e["difference"] <= e["high"]
+    assert table["finding"].endswith(f"2x64: {large['overall']['difference']:+.1f} "
+                                     f"[{large['overall']['low']:+.1f}, "
+                                     f"{large['overall']['high']:+.1f}] "
+                                     f"({large['overall']['verdict']})).")
+    assert "Finding: " in stdout and "| 1x32 | " in stdout
+
+
 def clip_speakers(tsv):
     with open(tsv, encoding="utf-8") as f:
         rows = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
@@ -156,13 +195,16 @@ def clip_speakers(tsv):
 @pytest.mark.parametrize("preset", ["default", "long"])
 def test_a_study_reuses_the_demo_runs_of_its_preset(preset, monkeypatch):
     monkeypatch.setenv("XLSR_DEMO_PRETRAIN_UPDATES", "700")  # the demo's variables count too
-    demo = parse(["--preset", preset, "--seeds", "3"])  # a study's default: 3 seeds
+    # a study's defaults: 3 pretraining seeds of one fine-tuning each
+    demo = parse(["--preset", preset, "--seeds", "3", "--finetune-seeds", "1"])
     assert parse(["--preset", preset]).seeds == 1  # the demo's
-    for cls in (UnseenSettings, AlphaSettings, FewshotSettings):
+    for cls in (UnseenSettings, AlphaSettings, FewshotSettings, CapacitySettings):
         s = parse(["--preset", preset], cls)
         assert s.out == "runs/study_" + cls.study + ("" if preset == "default" else "_long")
         assert s.demo_out == demo.out and s.pretrain_updates == 700
-        assert s.demo_settings() == demo
+        # The capacity study fine-tunes other languages with other seeds: its pretraining
+        # runs are the demo's all the same.
+        assert s.demo_settings() == demo or cls is CapacitySettings
         assert pretrain_job(s.demo_settings(), "xlsr10", 2).params == \
             pretrain_job(demo, "xlsr10", 2).params
 

@@ -13,7 +13,7 @@ Three kinds of models of the same architecture:
 """
 import os
 import re
-from typing import Dict, List
+from typing import Dict, List, Optional, Tuple
 
 from examples.xlsr10_mini.corpus import ROOT, data_dir, data_params
 from examples.xlsr10_mini.settings import Settings
@@ -49,6 +49,26 @@ def xlsr10_name(s: Settings, alpha: float) -> str:
 
 
 _ALPHA_PREFIX = "xlsr10_alpha"
+# ``<model>_<layers>x<dims>``: the model with a Transformer of that size (the capacity study).
+_SIZE = re.compile(r"(.+)_(\d+)x(\d+)")
+
+
+def sized_name(name: str, layers: int, dims: int) -> str:
+    return f"{name}_{layers}x{dims}"
+
+
+def split_size(name: str) -> Tuple[str, Optional[Tuple[int, int]]]:
+    """``mono_tr_4x128`` -> (``mono_tr``, (4, 128)); a name without a size -> (name, None)."""
+    found = _SIZE.fullmatch(name)
+    return (found.group(1), (int(found.group(2)), int(found.group(3)))) if found else (name, None)
+
+
+def size_overrides(layers: int, dims: int) -> Dict[str, str]:
+    """A Transformer of ``layers`` x ``dims`` in xlsr_tiny's proportions: feed-forward 2 x dims,
+    one attention head per 32 dims (2 x 64 is xlsr_mini's own, 4 x 128 ``--preset long``'s)."""
+    return {"model.encoder_layers": str(layers), "model.encoder_embed_dim": str(dims),
+            "model.encoder_ffn_embed_dim": str(2 * dims),
+            "model.encoder_attention_heads": str(max(1, dims // 32))}
 
 
 def _overrides(s: Settings, name: str) -> Dict[str, str]:
@@ -56,11 +76,13 @@ def _overrides(s: Settings, name: str) -> Dict[str, str]:
     if name == "none":
         return {"++task.langs": f"[{','.join(s.langs)}]", "optimization.max_update": "1",
                 "optimization.lr": "[0.0]"}
+    name, size = split_size(name)
     langs = s.langs if name.startswith("xlsr10") else [name.split("_", 1)[1]]
     alpha = float(name[len(_ALPHA_PREFIX):]) if name.startswith(_ALPHA_PREFIX) else s.alpha
     return {"++task.langs": f"[{','.join(langs)}]", "++task.sampling_alpha": repr(alpha),
             "optimization.max_update": str(s.pretrain_updates),
-            "common.log_interval": str(max(1, s.pretrain_updates // 20))}
+            "common.log_interval": str(max(1, s.pretrain_updates // 20)),
+            **(size_overrides(*size) if size else {})}
 
 
 def pretrain_job(s: Settings, name: str, seed: int) -> Job:
