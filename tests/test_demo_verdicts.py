@@ -95,22 +95,23 @@ def test_verdict_words(tmp_path):
 
 def row(size, difference, low, high, verdict):
     return {"size": size, "overall": {"difference": difference, "low": low, "high": high,
-                                      "verdict": verdict}}
+                                      "verdict": verdict, "language": "all"}}
 
 
 @pytest.mark.parametrize("words, expected", [
     (["worse", "worse", "worse"], "the gap does not close at these sizes"),
     (["worse", "not distinguishable at this size", "not distinguishable at this size"],
-     "the gap closes: XLSR-10 is worse at 2x64 and not distinguishable at this size at 6x192"),
+     "the gap closes: XLSR-10 is worse at 2x64 and not distinguishable at 6x192"),
     (["worse", "not distinguishable at this size", "better"], "the gap crosses"),
     (["not distinguishable at this size"] * 3, "not distinguishable at any size"),
-    (["better", "worse", "worse"], "no trend with size"),
+    (["better", "worse", "worse"], "no trend with size: XLSR-10 is better at 2x64, worse at 4x128, "
+                                   "worse at 6x192"),
 ])
 def test_capacity_finding(words, expected):
     rows = [row(size, -1.0, -2.0, 0.5, w) for size, w in zip(("2x64", "4x128", "6x192"), words)]
     text = finding(rows)
     assert expected in text
-    assert "2x64: -1.0 [-2.0, +0.5]" in text
+    assert "PER points on all languages pooled: 2x64: -1.0 [-2.0, +0.5]," in text
 
 
 def test_capacity_reuses_the_demo_run_at_its_size():

@@ -181,8 +181,7 @@ def test_capacity_study(tmp_path, demo_out):
         assert e["low"] <= e["difference"] <= e["high"]
     assert table["finding"].endswith(f"2x64: {large['overall']['difference']:+.1f} "
                                      f"[{large['overall']['low']:+.1f}, "
-                                     f"{large['overall']['high']:+.1f}] "
-                                     f"({large['overall']['verdict']})).")
+                                     f"{large['overall']['high']:+.1f}]).")
     assert "Finding: " in stdout and "| 1x32 | " in stdout
 
 

@@ -146,9 +146,9 @@ def parameters(checkpoint: str) -> Optional[int]:
 def finding(rows: Sequence[Dict]) -> str:
     """Whether the gap closes or crosses from the smallest size to the largest, in words, from
     each size's verdict."""
-    words = [r["overall"]["verdict"] for r in rows]
+    words = [r["overall"]["verdict"].replace(" at this size", "") for r in rows]
     steps = ", ".join(f"{r['size']}: {r['overall']['difference']:+.1f} [{r['overall']['low']:+.1f}"
-                      f", {r['overall']['high']:+.1f}] ({w})" for r, w in zip(rows, words))
+                      f", {r['overall']['high']:+.1f}]" for r in rows)
     first, last = rows[0]["size"], rows[-1]["size"]
     if len(set(words)) == 1:
         what = {"worse": f"XLSR-10 is worse than monolingual pretraining at every size from "
@@ -162,8 +162,11 @@ def finding(rows: Sequence[Dict]) -> str:
         what = (f"the gap closes: XLSR-10 is worse at {first} and {words[-1]} at {last}; it "
                 f"does not cross")
     else:
-        what = f"no trend with size: XLSR-10 is {words[0]} at {first} and {words[-1]} at {last}"
-    return f"{what} (XLSR-10 minus monolingual, average PER points: {steps})."
+        what = "no trend with size: XLSR-10 is " + ", ".join(
+            f"{w} at {r['size']}" for w, r in zip(words, rows))
+    over = rows[0]["overall"]["language"]
+    over = "all languages pooled" if over == "all" else over
+    return f"{what} (XLSR-10 minus monolingual, PER points on {over}: {steps})."
 
 
 def markdown(table: Dict) -> str:
