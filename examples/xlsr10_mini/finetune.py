@@ -77,9 +77,13 @@ def demo_runs(s: Settings, seed: int) -> List[FineTuning]:
 
 def with_finetune_seeds(s: Settings, runs: Sequence[FineTuning]) -> List[FineTuning]:
     """Each run without a fine-tuning seed of its own, once per ``--finetune-seeds`` seed."""
-    return [run if run.finetune_seed is not None else replace(run, finetune_seed=f)
-            for run in runs for f in ([run.finetune_seed] if run.finetune_seed is not None
-                                      else s.finetune_seed_list(run.seed))]
+    out = []
+    for run in runs:
+        if run.finetune_seed is not None:
+            out.append(run)
+        else:
+            out += [replace(run, finetune_seed=f) for f in s.finetune_seed_list(run.seed)]
+    return out
 
 
 def run_dir(s: Settings, run: FineTuning) -> str:
