@@ -68,14 +68,19 @@ def markdown(entries: Sequence[Dict], pretraining_seeds: int, finetune_seeds: in
     return "\n".join(lines) + "\n" + note + "\n"
 
 
+def overall(entries: Sequence[Dict], baseline: str) -> Dict:
+    """``baseline``'s entry over all languages: its ``all`` row, or its only row."""
+    mine = [e for e in entries if e["baseline"] == baseline]
+    return next(e for e in mine if e["language"] == "all" or len(mine) == 1)
+
+
 def sentence(entries: Sequence[Dict]) -> List[str]:
     """One line per baseline, over all languages: 'XLSR-10 vs ...: better (-35.2 points,
     95% interval [-38.0, -32.1])'."""
     lines = []
-    for e in entries:
-        if e["language"] == "all" or len({x["language"] for x in entries
-                                          if x["baseline"] == e["baseline"]}) == 1:
-            lines.append(f"XLSR-10 vs {e['against']}: {e['verdict']} ({e['difference']:+.1f} PER "
-                         f"points, 95% interval [{e['low']:+.1f}, {e['high']:+.1f}], "
-                         f"P(XLSR-10 better) {e['p_a_better']:.3f})")
+    for base in dict.fromkeys(e["baseline"] for e in entries):
+        e = overall(entries, base)
+        lines.append(f"XLSR-10 vs {e['against']}: {e['verdict']} ({e['difference']:+.1f} PER "
+                     f"points, 95% interval [{e['low']:+.1f}, {e['high']:+.1f}], "
+                     f"P(XLSR-10 better) {e['p_a_better']:.3f})")
     return lines

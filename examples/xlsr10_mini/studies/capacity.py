@@ -125,7 +125,7 @@ def size_row(s: CapacitySettings, base, size: Size, runs: Sequence[FineTuning],
     found = verdicts.verdicts(mine, lambda r: finetune.output_path(s, r),
                               baselines=[("mono", "monolingual pretraining")],
                               system=lambda model: verdicts.system(pretrain.split_size(model)[0]))
-    overall = next(e for e in found if e["language"] == "all" or len(found) == 1)
+    overall = verdicts.overall(found, "mono")
     xlsr10 = names[(size, "xlsr10")]
     return {"size": size_text(size), "layers": size[0], "dims": size[1],
             "parameters": parameters(pretrain.checkpoint(base, xlsr10, s.train_seeds[0])),
